@@ -1,0 +1,218 @@
+"""The Socket.IO server this extension runs: python-socketio, plugged in.
+
+Every use of a private detail of python-socketio / python-engineio lives in
+this module, so that a release that moves one breaks here and nowhere else
+(the versions are pinned in pyproject.toml; ``tests/test_engine_pins.py``
+fails loudly when an upgrade changes what is relied on).
+
+What the subclass adds to ``socketio.Server``:
+
+- *Hostile input costs only its sender.*  A packet that cannot be decoded
+  (or breaks the protocol) disconnects the client that sent it and is
+  logged; an exception raised by an application handler is logged and the
+  client stays connected.  The server and every other client carry on.
+- *Loopback sessions* for :class:`~flask_socketio.SocketIOTestClient`: an
+  in-process Engine.IO socket that receives packets as a network client
+  would (encoded, then decoded), whose handlers run inline so tests are
+  deterministic, while real clients on the same server keep their threads.
+- *A per-server packet class* when a ``json`` module is given, instead of
+  python-socketio's process-wide class attribute, so two servers in one
+  process (two apps, or consecutive tests) never share a JSON module.
+"""
+from __future__ import annotations
+
+import logging
+
+import socketio
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+logger = logging.getLogger('flask_socketio')
+
+
+class LoopbackSocket:
+    """An Engine.IO socket whose peer is a Python object in this process.
+
+    It stands in ``eio.sockets`` like a network socket, so python-socketio
+    addresses it exactly as any other client (rooms, broadcasts, sessions).
+    ``deliver`` receives each outgoing Engine.IO packet's payload.
+    """
+
+    upgraded = True  # reported as the 'websocket' transport
+    upgrading = False
+
+    def __init__(self, server: 'Server', sid: str, deliver):
+        self.server = server
+        self.sid = sid
+        self.deliver = deliver
+        self.session = {}
+        self.closed = False
+        self.closing = False
+        self.connected = True
+
+    def send(self, pkt):
+        if not self.closed and pkt.packet_type == eio_packet.MESSAGE:
+            self.deliver(pkt.data)
+
+    def check_ping_timeout(self):
+        return True
+
+    def close(self, wait=True, abort=False, reason=None):
+        if self.closed or self.closing:
+            return
+        self.closing = True
+        self.server.drop_loopback(self.sid, reason)
+        self.closed = True
+
+
+class Server(socketio.Server):
+    """``socketio.Server`` with the behaviour described in the module doc."""
+
+    def __init__(self, *, json=None, serializer='default', **kwargs):
+        if json is not None and serializer in ('default', sio_packet.Packet):
+            # a subclass carries the JSON module; python-socketio would set it
+            # on its shared Packet class for the whole process otherwise
+            serializer = type('Packet', (sio_packet.Packet,), {'json': json})
+            kwargs['json'] = json
+            # Engine.IO keeps JSON on its own packet class, globally; restore
+            # it, the server only uses JSON there for its handshake
+            saved = eio_packet.Packet.json
+            try:
+                super().__init__(serializer=serializer, **kwargs)
+            finally:
+                eio_packet.Packet.json = saved
+        else:
+            super().__init__(json=json, serializer=serializer, **kwargs)
+        self._loopback = set()
+
+    # -- loopback sessions (the test client) --------------------------------
+
+    def open_loopback(self, eio_sid: str, environ: dict, deliver) -> None:
+        """Open an in-process Engine.IO session (or give an open one a new
+        environ, as a reconnecting test client does)."""
+        if eio_sid not in self._loopback:
+            self.eio.sockets[eio_sid] = LoopbackSocket(self, eio_sid, deliver)
+            self._loopback.add(eio_sid)
+        self._handle_eio_connect(eio_sid, environ)
+
+    def feed_loopback(self, eio_sid: str, data) -> None:
+        """Hand one Engine.IO message from a loopback peer to the server."""
+        self._handle_eio_message(eio_sid, data)
+
+    def drop_loopback(self, eio_sid: str, reason=None) -> None:
+        if eio_sid not in self._loopback:
+            return
+        self._handle_eio_disconnect(
+            eio_sid, reason or self.reason.SERVER_DISCONNECT)
+        self._loopback.discard(eio_sid)
+        self.eio.sockets.pop(eio_sid, None)
+
+    def is_loopback(self, eio_sid: str) -> bool:
+        return eio_sid in self._loopback
+
+    def call(self, event, data=None, to=None, sid=None, namespace=None,
+             timeout=60, **kwargs):
+        target = to or sid
+        if target is not None and self._loopback:
+            eio_sid = self.manager.eio_sid_from_sid(target, namespace or '/')
+            if eio_sid in self._loopback:
+                # the test client has no callbacks to run: fail now, as
+                # Flask-SocketIO does, rather than after the full timeout
+                raise RuntimeError('Cannot use call() with the test client.')
+        return super().call(event, data=data, to=to, sid=sid,
+                            namespace=namespace, timeout=timeout, **kwargs)
+
+    # -- dispatch: errors cost only their sender ----------------------------
+
+    def _handle_eio_message(self, eio_sid, data):
+        if eio_sid in self._loopback:
+            # the test client sees errors raised, like Flask-SocketIO's
+            return super()._handle_eio_message(eio_sid, data)
+        try:
+            super()._handle_eio_message(eio_sid, data)
+        except Exception as exc:
+            # handler errors never get here (see _handle_event_internal), so
+            # this is a packet that breaks the protocol: drop its sender
+            self._binary_packet.pop(eio_sid, None)
+            self.logger.warning('%s: invalid packet (%s: %s), disconnecting',
+                                eio_sid, type(exc).__name__, exc)
+            self._close_eio(eio_sid)
+
+    def _handle_event(self, eio_sid, namespace, id, data):
+        if eio_sid in self._loopback:
+            namespace = namespace or '/'
+            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+            if self.manager.is_connected(sid, namespace):
+                self._handle_event_internal(self, sid, eio_sid, data,
+                                            namespace, id)
+            return
+        super()._handle_event(eio_sid, namespace, id, data)
+
+    def _handle_event_internal(self, server, sid, eio_sid, data, namespace,
+                               id):
+        try:
+            super()._handle_event_internal(server, sid, eio_sid, data,
+                                           namespace, id)
+        except Exception:
+            if eio_sid in self._loopback:
+                raise
+            self.logger.exception('%s: handler for event "%s" [%s] failed',
+                                  sid, data[0] if data else None, namespace)
+
+    def _handle_ack(self, eio_sid, namespace, id, data):
+        try:
+            super()._handle_ack(eio_sid, namespace, id, data)
+        except Exception:
+            if eio_sid in self._loopback:
+                raise
+            self.logger.exception('%s: acknowledgement callback failed',
+                                  eio_sid)
+
+    def _trigger_event(self, event, namespace, *args):
+        if event != 'connect':
+            return super()._trigger_event(event, namespace, *args)
+        try:
+            return super()._trigger_event(event, namespace, *args)
+        except (socketio.exceptions.ConnectionRefusedError,
+                ConnectionRefusedError, TypeError):
+            # refusals are the protocol's; TypeError drives python-socketio's
+            # retry with the legacy connect signature
+            raise
+        except Exception:
+            eio_sid = self.manager.eio_sid_from_sid(args[0], namespace)
+            if eio_sid in self._loopback:
+                raise
+            self.logger.exception('%s: connect handler [%s] failed',
+                                  args[0], namespace)
+            raise socketio.exceptions.ConnectionRefusedError(
+                'Internal server error')
+
+    def _close_eio(self, eio_sid):
+        """Close an Engine.IO session without waiting for its queue to drain
+        (the caller may be the very thread that would drain it)."""
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is not None:
+            sock.close(wait=False, reason=self.reason.TRANSPORT_ERROR)
+
+
+
+class PacketAssembler:
+    """The receiving half of a client: Engine.IO payloads in, whole
+    Socket.IO packets out (binary attachments joined to their packet)."""
+
+    def __init__(self, packet_class):
+        self.packet_class = packet_class
+        self._pending = None
+
+    def push(self, data):
+        """Take one payload; return the packet it completes, or None."""
+        if self._pending is not None:
+            if not self._pending.add_attachment(data):
+                return None
+            pkt, self._pending = self._pending, None
+            return pkt
+        pkt = self.packet_class(encoded_packet=data)
+        if pkt.attachment_count:
+            self._pending = pkt
+            return None
+        return pkt

@@ -1,0 +1,89 @@
+"""Functions for use inside handlers: they take the client, namespace and
+server from the event being handled."""
+from __future__ import annotations
+
+import flask
+
+
+def _socketio():
+    return flask.current_app.extensions['socketio']
+
+
+def _target(to, room, broadcast):
+    """Without ``to``/``room``/``broadcast`` a reply goes to the sender."""
+    to = to if to is not None else room
+    if to is None and not broadcast:
+        return flask.request.sid
+    return to
+
+
+def emit(event, *args, namespace=None, callback=None, broadcast=False,
+         to=None, room=None, include_self=True, skip_sid=None,
+         ignore_queue=False, **kwargs):
+    """Emit ``event``: to the sender, or to ``to``/``room``, or with
+    ``broadcast=True`` to everyone in the namespace."""
+    return _socketio().emit(
+        event, *args,
+        namespace=namespace if namespace is not None
+        else flask.request.namespace,
+        to=_target(to, room, broadcast), include_self=include_self,
+        skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue)
+
+
+def send(message, json=False, namespace=None, callback=None, broadcast=False,
+         to=None, room=None, include_self=True, skip_sid=None,
+         ignore_queue=False, **kwargs):
+    """Send a ``message`` (or, with ``json=True``, a ``json``) event."""
+    return _socketio().send(
+        message, json=json,
+        namespace=namespace if namespace is not None
+        else flask.request.namespace,
+        to=_target(to, room, broadcast), include_self=include_self,
+        skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue)
+
+
+def call(event, *args, namespace=None, to=None, room=None, timeout=60,
+         ignore_queue=False, **kwargs):
+    """Emit to the sender (or ``to``) and wait for its acknowledgement."""
+    return _socketio().call(
+        event, *args,
+        namespace=namespace if namespace is not None
+        else flask.request.namespace,
+        to=_target(to, room, False), timeout=timeout,
+        ignore_queue=ignore_queue)
+
+
+def join_room(room, sid=None, namespace=None):
+    """Put the sender (or ``sid``) in ``room``."""
+    _socketio().server.enter_room(sid or flask.request.sid, room,
+                                  namespace=namespace
+                                  or flask.request.namespace)
+
+
+def leave_room(room, sid=None, namespace=None):
+    """Take the sender (or ``sid``) out of ``room``."""
+    _socketio().server.leave_room(sid or flask.request.sid, room,
+                                  namespace=namespace
+                                  or flask.request.namespace)
+
+
+def close_room(room, namespace=None):
+    """Remove everyone from ``room`` and delete it."""
+    _socketio().server.close_room(room,
+                                  namespace=namespace
+                                  or flask.request.namespace)
+
+
+def rooms(sid=None, namespace=None):
+    """The rooms the sender (or ``sid``) is in, its own sid room included."""
+    return _socketio().server.rooms(sid or flask.request.sid,
+                                    namespace=namespace
+                                    or flask.request.namespace)
+
+
+def disconnect(sid=None, namespace=None, silent=False):
+    """Disconnect the sender (or ``sid``) from the namespace.  ``silent``
+    is accepted for compatibility and ignored."""
+    return _socketio().server.disconnect(sid or flask.request.sid,
+                                         namespace=namespace
+                                         or flask.request.namespace)

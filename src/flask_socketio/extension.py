@@ -1,0 +1,339 @@
+"""The ``SocketIO`` extension object: configuration and handler dispatch."""
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Any, Callable, Optional
+
+import flask
+import socketio
+from socketio.exceptions import ConnectionRefusedError as _RefusedError
+
+from . import serving
+from ._engine import Server
+from .middleware import SocketIOMiddleware
+from .queues import client_manager_for
+from .sessions import handler_context, save_flask_session
+
+_REFUSALS = (_RefusedError, ConnectionRefusedError)
+_EXTENSION_OPTIONS = ('message_queue', 'channel', 'path', 'resource')
+
+
+class _FlaskJSON:
+    """``flask.json`` with an application context always present, as the
+    app's JSON provider needs one and packets are encoded outside requests
+    (background tasks, other threads)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def dumps(self, *args, **kwargs):
+        if flask.has_app_context():
+            return flask.json.dumps(*args, **kwargs)
+        with self.app.app_context():
+            return flask.json.dumps(*args, **kwargs)
+
+    def loads(self, *args, **kwargs):
+        if flask.has_app_context():
+            return flask.json.loads(*args, **kwargs)
+        with self.app.app_context():
+            return flask.json.loads(*args, **kwargs)
+
+
+def _takes_argument(handler: Callable) -> bool:
+    """Whether ``handler`` accepts one positional argument (connect handlers
+    may take ``auth``, disconnect handlers ``reason``; both are optional)."""
+    try:
+        params = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
+                          p.VAR_POSITIONAL) for p in params)
+
+
+class SocketIO:
+    """Socket.IO support for a Flask application.
+
+    A drop-in for Flask-SocketIO's ``SocketIO``: the same options (see
+    ``shared/docs/api.md``), passed either here or to :meth:`init_app`.
+    With no app but a ``message_queue``, the object is a write-only emitter
+    for processes that only publish through the queue.
+    """
+
+    reason = socketio.Server.reason
+
+    def __init__(self, app: Optional[flask.Flask] = None, **kwargs: Any):
+        self.server: Optional[Server] = None
+        self.server_options: dict = {}
+        self.wsgi_server = None
+        self._stop_server = None
+        self.handlers: list = []
+        self.namespace_handlers: list = []
+        self.exception_handlers: dict = {}
+        self.default_exception_handler: Optional[Callable] = None
+        self.manage_session = True
+        self.sockio_mw: Optional[SocketIOMiddleware] = None
+        self.app = None
+        if app is not None or 'message_queue' in kwargs:
+            self.init_app(app, **kwargs)
+        else:
+            self.server_options.update(kwargs)
+
+    def init_app(self, app: Optional[flask.Flask], **kwargs: Any) -> None:
+        """Attach to ``app`` (app factory pattern); options given here are
+        merged over those given to the constructor."""
+        if app is not None:
+            app.extensions['socketio'] = self
+            self.app = app
+        self.server_options.update(kwargs)
+        self.manage_session = self.server_options.pop('manage_session',
+                                                      self.manage_session)
+        url = self.server_options.get('message_queue')
+        if url and 'client_manager' not in kwargs:
+            self.server_options['client_manager'] = client_manager_for(
+                url, channel=self.server_options.get('channel',
+                                                     'flask-socketio'),
+                write_only=app is None)
+        # what the extension consumes stays in server_options (a later
+        # init_app starts from it); the server gets the rest
+        options = {k: v for k, v in self.server_options.items()
+                   if k not in _EXTENSION_OPTIONS}
+        path = (self.server_options.get('path')
+                or self.server_options.get('resource') or 'socket.io')
+        path = path.strip('/') or 'socket.io'
+        if options.get('json') is flask.json and app is not None:
+            options['json'] = _FlaskJSON(app)
+        if os.environ.get('FLASK_RUN_FROM_CLI') and \
+                options.get('async_mode') is None:
+            # `flask run` serves with Werkzeug's threads whatever is installed
+            options['async_mode'] = 'threading'
+
+        self.server = Server(**options)
+        self.async_mode = self.server.async_mode
+        for message, handler, namespace in self.handlers:
+            self.server.on(message, handler, namespace=namespace)
+        for namespace_handler in self.namespace_handlers:
+            self.server.register_namespace(namespace_handler)
+
+        if app is not None:
+            self.sockio_mw = SocketIOMiddleware(self.server, app,
+                                                socketio_path=path)
+            app.wsgi_app = self.sockio_mw
+
+    # -- handler registration -----------------------------------------------
+
+    def on(self, message: str, namespace: Optional[str] = None):
+        """Decorator registering a handler for ``message`` (see module doc
+        of ``shared/docs/api.md`` for reserved names and catch-alls)."""
+        namespace = namespace or '/'
+
+        def decorator(handler):
+            dispatch = self._make_dispatcher(handler, message, namespace)
+            if self.server is not None:
+                self.server.on(message, dispatch, namespace=namespace)
+            else:
+                self.handlers.append((message, dispatch, namespace))
+            return handler
+        return decorator
+
+    def _make_dispatcher(self, handler, message, namespace):
+        """Adapt python-socketio's calling convention, which varies with
+        catch-alls, to Flask-SocketIO's: ``sid`` goes to ``request.sid``,
+        the namespace to ``request.namespace``, the rest to the handler."""
+        any_event = message == '*'
+        any_namespace = namespace == '*'
+
+        def dispatch(*args):
+            event = None
+            if any_event:
+                event, *args = args
+            real_ns = namespace
+            if any_namespace:
+                real_ns, *args = args
+            sid, *args = args
+            if any_event:
+                args = [event, *args]
+            return self._handle_event(handler, message, real_ns, sid, *args)
+        dispatch.__name__ = getattr(handler, '__name__', 'handler')
+        return dispatch
+
+    def on_error(self, namespace: Optional[str] = None):
+        """Decorator for the error handler of ``namespace``."""
+        namespace = namespace or '/'
+
+        def decorator(exception_handler):
+            if not callable(exception_handler):
+                raise ValueError('exception_handler must be callable')
+            self.exception_handlers[namespace] = exception_handler
+            return exception_handler
+        return decorator
+
+    def on_error_default(self, exception_handler: Callable) -> Callable:
+        """Decorator for the error handler of namespaces without one."""
+        if not callable(exception_handler):
+            raise ValueError('exception_handler must be callable')
+        self.default_exception_handler = exception_handler
+        return exception_handler
+
+    def on_event(self, message: str, handler: Callable,
+                 namespace: Optional[str] = None) -> None:
+        """Register ``handler`` for ``message`` without a decorator."""
+        self.on(message, namespace=namespace)(handler)
+
+    def event(self, *args, **kwargs):
+        """Decorator registering a handler named after the function."""
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            return self.on(args[0].__name__)(args[0])
+
+        def decorator(handler):
+            return self.on(handler.__name__, *args, **kwargs)(handler)
+        return decorator
+
+    def on_namespace(self, namespace_handler) -> None:
+        """Register a class-based :class:`~flask_socketio.Namespace`."""
+        from .namespace import Namespace
+        if not isinstance(namespace_handler, Namespace):
+            raise ValueError('Not a namespace instance.')
+        namespace_handler._set_socketio(self)
+        if self.server is not None:
+            self.server.register_namespace(namespace_handler)
+        else:
+            self.namespace_handlers.append(namespace_handler)
+
+    # -- server-originated traffic -------------------------------------------
+
+    def emit(self, event: str, *args, namespace: Optional[str] = None,
+             to=None, room=None, include_self: bool = True, skip_sid=None,
+             callback: Optional[Callable] = None, **kwargs) -> None:
+        """Emit ``event`` to one client, a room, or the whole namespace.
+
+        Usable anywhere (handlers, HTTP routes, background tasks).  Several
+        positional arguments, or one tuple, reach the client as several
+        arguments.
+        """
+        namespace = namespace or '/'
+        to = to if to is not None else room
+        if not include_self and not skip_sid:
+            skip_sid = flask.request.sid
+        if callback is not None:
+            callback = self._context_callback(callback, namespace)
+        self.server.emit(event, _payload(args), namespace=namespace, to=to,
+                         skip_sid=skip_sid, callback=callback, **kwargs)
+
+    def call(self, event: str, *args, namespace: Optional[str] = None,
+             to=None, room=None, timeout: int = 60, **kwargs):
+        """Emit to one client and wait for its acknowledgement; returns the
+        acknowledgement's arguments (one value, or a list of several)."""
+        to = to if to is not None else room
+        return self.server.call(event, _payload(args),
+                                namespace=namespace or '/', to=to,
+                                timeout=timeout, **kwargs)
+
+    def send(self, data, json: bool = False, namespace: Optional[str] = None,
+             to=None, callback: Optional[Callable] = None,
+             include_self: bool = True, skip_sid=None, **kwargs) -> None:
+        """Send a ``message`` (or, with ``json=True``, a ``json``) event."""
+        self.emit('json' if json else 'message', data, namespace=namespace,
+                  to=to, include_self=include_self, skip_sid=skip_sid,
+                  callback=callback, **kwargs)
+
+    def close_room(self, room, namespace: Optional[str] = None) -> None:
+        """Remove every client from ``room`` and delete it."""
+        self.server.close_room(room, namespace or '/')
+
+    def _context_callback(self, callback, namespace):
+        """Run an ack callback in the emitting handler's Flask context when
+        the emit came from a handler; as it is otherwise."""
+        if not flask.has_request_context():
+            return callback
+        sid = getattr(flask.request, 'sid', None)
+        if sid is None:
+            return callback
+        origin_ns = getattr(flask.request, 'namespace', None) or namespace
+
+        def in_context(*args):
+            return self._handle_event(callback, None, origin_ns, sid, *args)
+        return in_context
+
+    # -- running --------------------------------------------------------------
+
+    def run(self, app: flask.Flask, host: Optional[str] = None,
+            port: Optional[int] = None, **kwargs) -> None:
+        """Run the web server that suits the async mode (see ``serving``)."""
+        serving.run(self, app, host, port, **kwargs)
+
+    def stop(self) -> None:
+        """Stop the server started by :meth:`run` (callable from handlers)."""
+        serving.stop(self)
+
+    def start_background_task(self, target: Callable, *args, **kwargs):
+        """Run ``target`` in a thread or greenlet of the async mode; the
+        returned object has ``join()``."""
+        return self.server.start_background_task(target, *args, **kwargs)
+
+    def sleep(self, seconds: float = 0) -> None:
+        """Sleep in the way the async mode requires."""
+        return self.server.sleep(seconds)
+
+    def test_client(self, app, namespace=None, query_string=None,
+                    headers=None, auth=None, flask_test_client=None):
+        """A :class:`~flask_socketio.SocketIOTestClient` for this server."""
+        from .test_client import SocketIOTestClient
+        return SocketIOTestClient(app, self, namespace=namespace,
+                                  query_string=query_string, headers=headers,
+                                  auth=auth,
+                                  flask_test_client=flask_test_client)
+
+    # -- dispatch into Flask --------------------------------------------------
+
+    def _handle_event(self, handler, message, namespace, sid, *args,
+                      error_handler=None):
+        """Run ``handler`` inside the connection's Flask request context."""
+        environ = self.server.get_environ(sid, namespace=namespace)
+        if not environ:
+            # the client is gone (e.g. a late acknowledgement): nothing to do
+            return None
+        app = environ.get('flask.app') or self.app
+        with handler_context(app, environ, self.manage_session) as ctx:
+            request = ctx.request
+            request.sid = sid
+            request.namespace = namespace
+            request.event = {'message': message, 'args': args}
+            try:
+                if message == 'connect':
+                    auth = args[1] if len(args) > 1 else None
+                    ret = (handler(auth) if _takes_argument(handler)
+                           else handler())
+                elif message == 'disconnect':
+                    ret = (handler(*args) if args and _takes_argument(handler)
+                           else handler())
+                else:
+                    ret = handler(*args)
+            except _REFUSALS:
+                raise
+            except Exception as exc:
+                on_error = self.exception_handlers.get(
+                    namespace, self.default_exception_handler)
+                if on_error is not None:
+                    try:
+                        return on_error(exc)
+                    except Exception as reraised:
+                        if error_handler is None:
+                            raise
+                        exc = reraised
+                if error_handler is None:
+                    raise
+                # a class-based namespace's error() method comes last
+                return error_handler(exc)
+            if not self.manage_session:
+                save_flask_session(app, ctx.session)
+            return ret
+
+
+def _payload(args: tuple):
+    """Flask-SocketIO's ``*args`` as python-socketio's ``data``."""
+    if not args:
+        return None
+    if len(args) == 1:
+        return args[0]
+    return args

@@ -1,0 +1,162 @@
+"""``SocketIO.run()`` and ``stop()``: the web server of each async mode.
+
+- threading: Werkzeug's threaded server, WebSocket through simple-websocket;
+- eventlet: ``eventlet.wsgi``;
+- gevent: ``gevent.pywsgi``, with gevent-websocket's handler when installed
+  (simple-websocket otherwise).
+
+The server object is kept on the extension (``socketio.wsgi_server``) so
+that ``stop()`` can end ``run()`` from any handler.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+log = logging.getLogger('werkzeug')
+
+_SSL_ARGS = ('keyfile', 'certfile', 'server_side', 'cert_reqs', 'ssl_version',
+             'ca_certs', 'do_handshake_on_connect', 'suppress_ragged_eofs',
+             'ciphers')
+
+
+def _address(app, host, port):
+    server_name = app.config.get('SERVER_NAME')
+    if host is None:
+        host = server_name.split(':')[0] if server_name else '127.0.0.1'
+    if port is None:
+        if server_name and ':' in server_name:
+            port = int(server_name.rsplit(':', 1)[1])
+        else:
+            port = 5000
+    return host, int(port)
+
+
+def run(socketio, app, host=None, port=None, **kwargs):
+    host, port = _address(app, host, port)
+    debug = kwargs.pop('debug', app.debug)
+    log_output = kwargs.pop('log_output', debug)
+    use_reloader = kwargs.pop('use_reloader', debug)
+    reloader_options = dict(kwargs.pop('reloader_options', {}))
+    extra_files = kwargs.pop('extra_files', None)
+    if extra_files:
+        reloader_options['extra_files'] = extra_files
+    allow_unsafe_werkzeug = kwargs.pop('allow_unsafe_werkzeug', False)
+
+    app.debug = debug
+    if debug and socketio.sockio_mw is not None:
+        # the debugger goes between the Socket.IO middleware and the app
+        from werkzeug.debug import DebuggedApplication
+        socketio.sockio_mw.wsgi_app = DebuggedApplication(
+            socketio.sockio_mw.wsgi_app, evalex=True)
+
+    mode = socketio.server.eio.async_mode
+    if mode == 'threading':
+        serve = _threading_server(socketio, app, host, port, log_output,
+                                  allow_unsafe_werkzeug, kwargs)
+    elif mode == 'eventlet':
+        serve = _eventlet_server(socketio, app, host, port, log_output, kwargs)
+    elif mode == 'gevent':
+        serve = _gevent_server(socketio, app, host, port, log_output, kwargs)
+    else:
+        raise RuntimeError(f'run() cannot start a server in async mode '
+                           f'{mode!r}: start the application with its own '
+                           f'server (e.g. uwsgi for gevent_uwsgi)')
+
+    if use_reloader:
+        from werkzeug._reloader import run_with_reloader
+        run_with_reloader(serve, **reloader_options)
+    else:
+        serve()
+
+
+def stop(socketio):
+    """Stop the server started by ``run()``.
+
+    The stop runs in a task of its own, so a handler may call this and
+    still return its response.
+    """
+    stopper = getattr(socketio, '_stop_server', None)
+    if stopper is None:
+        raise RuntimeError('Cannot stop unknown web server')
+    socketio.server.start_background_task(stopper)
+
+
+def _threading_server(socketio, app, host, port, log_output,
+                      allow_unsafe_werkzeug, kwargs):
+    from werkzeug.serving import (WSGIRequestHandler, is_running_from_reloader,
+                                  make_server)
+    if not sys.stdin or not sys.stdin.isatty():
+        if not allow_unsafe_werkzeug:
+            raise RuntimeError('The Werkzeug web server is not designed to '
+                               'run in production. Pass '
+                               'allow_unsafe_werkzeug=True to the run() '
+                               'method to disable this error.')
+        log.warning('Werkzeug appears to be used in a production '
+                    'deployment. Consider switching to a production web '
+                    'server instead.')
+
+    class Handler(WSGIRequestHandler):
+        def log_request(self, *args, **kw):
+            if log_output:
+                super().log_request(*args, **kw)
+
+    kwargs.setdefault('threaded', True)
+    kwargs.setdefault('request_handler', Handler)
+
+    def serve():
+        server = make_server(host, port, app, **kwargs)
+        socketio.wsgi_server = server
+        socketio._stop_server = server.shutdown
+        if not is_running_from_reloader() or log_output:
+            scheme = 'https' if kwargs.get('ssl_context') else 'http'
+            log.info(' * Running on %s://%s:%d', scheme, host,
+                     server.server_port)
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+    return serve
+
+
+def _eventlet_server(socketio, app, host, port, log_output, kwargs):
+    def serve():
+        import eventlet
+        import eventlet.green.socket
+        import eventlet.wsgi
+        addresses = eventlet.green.socket.getaddrinfo(host, port)
+        if not addresses:
+            raise RuntimeError('Could not resolve host to a valid address')
+        sock = eventlet.listen(addresses[0][4], addresses[0][0])
+        ssl_params = {k: kwargs.pop(k) for k in list(kwargs)
+                      if k in _SSL_ARGS and kwargs[k] is not None}
+        if ssl_params:
+            ssl_params['server_side'] = True
+            sock = eventlet.wrap_ssl(sock, **ssl_params)
+        server = eventlet.spawn(eventlet.wsgi.server, sock, app,
+                                log_output=log_output, **kwargs)
+        socketio.wsgi_server = server
+        socketio._stop_server = server.kill
+        try:
+            server.wait()
+        except eventlet.greenlet.GreenletExit:
+            pass
+        finally:
+            sock.close()
+    return serve
+
+
+def _gevent_server(socketio, app, host, port, log_output, kwargs):
+    from gevent import pywsgi
+    try:
+        from geventwebsocket.handler import WebSocketHandler
+    except ImportError:
+        # engineio falls back to simple-websocket for the transport
+        WebSocketHandler = pywsgi.WSGIHandler
+    server = pywsgi.WSGIServer((host, port), app,
+                               handler_class=WebSocketHandler,
+                               log='default' if log_output else None,
+                               **kwargs)
+    socketio.wsgi_server = server
+    socketio._stop_server = server.stop
+    return server.serve_forever
