@@ -1,0 +1,131 @@
+"""Shared fixtures: real services and real servers.
+
+Tests that need a service the machine may lack (Redis, the interpreter with
+gevent/eventlet installed) skip with a clear message on a user's machine;
+with ``FLASK_SOCKETIO_STRICT_TESTS=1`` (set by ``./dev test`` and so by CI)
+the skip becomes a failure, so CI can never pass by skipping them.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STRICT = os.environ.get('FLASK_SOCKETIO_STRICT_TESTS') == '1'
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip (user run) or fail (strict run) when ``condition`` is false."""
+    if condition:
+        return
+    if STRICT:
+        pytest.fail(f'{reason} (FLASK_SOCKETIO_STRICT_TESTS=1 forbids '
+                    f'skipping)', pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0,
+                  proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f'server exited early with {proc.returncode}')
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f'nothing listening on 127.0.0.1:{port}')
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
+    """Poll ``predicate`` until it is truthy; return its last value."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value
+
+
+@pytest.fixture(scope='session')
+def redis_url() -> str:
+    url = os.environ.get('FLASK_SOCKETIO_TEST_REDIS', 'redis://127.0.0.1:6379/0')
+    try:
+        import redis
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        ok = True
+    except Exception:
+        ok = False
+    require(ok, f'no Redis answers at {url}; start redis-server to run the '
+                f'message-queue tests')
+    return url
+
+
+@pytest.fixture(scope='session')
+def async_python() -> str:
+    """An interpreter with this package plus gevent, gevent-websocket and
+    eventlet.  They live in a separate environment because their mere
+    presence changes every app's default async mode."""
+    python = os.environ.get('FLASK_SOCKETIO_ASYNC_PYTHON', '')
+    ok = False
+    if python:
+        ok = subprocess.run(
+            [python, '-c', 'import gevent, geventwebsocket, eventlet, '
+                           'flask_socketio'],
+            capture_output=True).returncode == 0
+    require(ok, 'FLASK_SOCKETIO_ASYNC_PYTHON does not name an interpreter '
+                'with gevent, gevent-websocket and eventlet; ./dev test '
+                'sets one up')
+    return python
+
+
+@pytest.fixture
+def spawn_server():
+    """Start ``python script args...`` as a server process; wait for its
+    port; terminate it after the test.  Returns the Popen object."""
+    procs = []
+
+    def spawn(python: str, script: Path, port: int, *args: str,
+              env: dict | None = None) -> subprocess.Popen:
+        full_env = dict(os.environ, PYTHONUNBUFFERED='1')
+        full_env.update(env or {})
+        proc = subprocess.Popen([python, str(script), str(port), *args],
+                                env=full_env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        procs.append(proc)
+        try:
+            wait_for_port(port, proc=proc)
+        except Exception:
+            proc.kill()
+            print(proc.stdout.read())
+            raise
+        return proc
+
+    yield spawn
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope='session')
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,60 @@
+"""The private details of python-socketio / python-engineio / Werkzeug that
+flask_socketio relies on (see _engine.py).  If an upgrade moves one, these
+fail first and say which, instead of the package misbehaving quietly."""
+import inspect
+
+import engineio
+import socketio
+import werkzeug.test
+from engineio import socket as eio_socket
+
+from flask_socketio._engine import Server
+
+
+def _params(func):
+    return list(inspect.signature(func).parameters)
+
+
+def test_server_hooks_exist_with_expected_signatures():
+    expected = {
+        '_handle_eio_connect': ['self', 'eio_sid', 'environ'],
+        '_handle_eio_message': ['self', 'eio_sid', 'data'],
+        '_handle_eio_disconnect': ['self', 'eio_sid', 'reason'],
+        '_handle_event': ['self', 'eio_sid', 'namespace', 'id', 'data'],
+        '_handle_event_internal': ['self', 'server', 'sid', 'eio_sid', 'data',
+                                   'namespace', 'id'],
+        '_handle_ack': ['self', 'eio_sid', 'namespace', 'id', 'data'],
+        '_trigger_event': ['self', 'event', 'namespace', 'args'],
+    }
+    for name, params in expected.items():
+        assert _params(getattr(socketio.Server, name)) == params, name
+
+
+def test_server_state_the_subclass_touches():
+    server = Server(async_mode='threading')
+    assert isinstance(server._binary_packet, dict)
+    assert isinstance(server.environ, dict)
+    assert isinstance(server.eio.sockets, dict)
+    assert server.eio.handlers['message'] == server._handle_eio_message
+
+
+def test_engineio_socket_close_signature():
+    assert _params(eio_socket.Socket.close) == ['self', 'wait', 'abort',
+                                                'reason']
+    assert _params(engineio.Server.disconnect)[:2] == ['self', 'sid']
+
+
+def test_json_option_still_sets_a_packet_class_attribute():
+    # Server gives each server its own packet subclass because
+    # python-socketio would otherwise set `json` on the shared class
+    class Marker:
+        dumps = staticmethod(lambda *a, **k: '')
+        loads = staticmethod(lambda *a, **k: None)
+    server = Server(async_mode='threading', json=Marker)
+    assert server.packet_class.json is Marker
+    assert socketio.packet.Packet.json is not Marker
+    assert engineio.packet.Packet.json is not Marker
+
+
+def test_werkzeug_test_client_cookie_injection():
+    assert hasattr(werkzeug.test.Client, '_add_cookies_to_wsgi')
