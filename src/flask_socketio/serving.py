@@ -108,15 +108,23 @@ def _threading_server(socketio, app, host, port, log_output,
         server = make_server(host, port, app, **kwargs)
         socketio.wsgi_server = server
         socketio._stop_server = server.shutdown
-        if not is_running_from_reloader() or log_output:
-            scheme = 'https' if kwargs.get('ssl_context') else 'http'
-            log.info(' * Running on %s://%s:%d', scheme, host,
-                     server.server_port)
+        if not is_running_from_reloader():
+            _announce('https' if kwargs.get('ssl_context') else 'http', host,
+                      server.server_port)
         try:
             server.serve_forever()
         finally:
             server.server_close()
     return serve
+
+
+def _announce(scheme, host, port):
+    """Say where the server listens, as ``flask run`` does (Werkzeug's
+    logger gets a handler only if the application configured none)."""
+    if not log.handlers and log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
+        log.addHandler(logging.StreamHandler())
+    log.info(' * Running on %s://%s:%d', scheme, host, port)
 
 
 def _eventlet_server(socketio, app, host, port, log_output, kwargs):
