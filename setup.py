@@ -1,8 +1,84 @@
-"""Build script.
+"""Build script: the optional compiled core.
 
-Everything declarative lives in pyproject.toml; this file exists so that the
-compiled core (src/_speedups/) can be built as optional extension modules.
+Everything declarative lives in pyproject.toml.  This file compiles
+src/_speedups/codec_py.py with Cython as ``flask_socketio._speedups.codec_c``
+(the pure-Python file stays in the package as the fallback).
+
+- ``FLASK_SOCKETIO_NO_EXTENSIONS=1``: build nothing (a pure install).
+- ``FLASK_SOCKETIO_REQUIRE_EXTENSIONS=1``: a failed compile fails the build
+  (CI and wheel builds) instead of giving a pure install with a warning.
+- Interpreters other than CPython always get the pure install.
 """
-from setuptools import setup
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
 
-setup()
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).resolve().parent
+NO_EXTENSIONS = bool(os.environ.get('FLASK_SOCKETIO_NO_EXTENSIONS')) or \
+    platform.python_implementation() != 'CPython'
+REQUIRE_EXTENSIONS = bool(os.environ.get('FLASK_SOCKETIO_REQUIRE_EXTENSIONS'))
+
+
+def extensions():
+    if NO_EXTENSIONS:
+        return []
+    try:
+        from Cython.Build import cythonize
+        from setuptools import Extension
+    except ImportError:
+        if REQUIRE_EXTENSIONS:
+            raise
+        print('warning: Cython is not installed; installing pure Python',
+              file=sys.stderr)
+        return []
+    # Cython looks for the augmenting codec_c.pxd by module path, so the
+    # pure source is staged as flask_socketio/_speedups/codec_c.py: the same
+    # file, under the name it is compiled as
+    stage = Path('build', 'cython-src', 'flask_socketio', '_speedups')
+    stage.mkdir(parents=True, exist_ok=True)
+    for package in (stage.parent, stage):
+        (package / '__init__.py').touch()
+    shutil.copyfile(HERE / 'src/_speedups/codec_py.py', stage / 'codec_c.py')
+    shutil.copyfile(HERE / 'src/_speedups/codec_c.pxd', stage / 'codec_c.pxd')
+    ext = Extension('flask_socketio._speedups.codec_c',
+                    [str(stage / 'codec_c.py')])
+    try:
+        return cythonize([ext], language_level=3, quiet=True, force=True,
+                         compiler_directives={'boundscheck': False,
+                                              'wraparound': False})
+    except Exception as exc:
+        if REQUIRE_EXTENSIONS:
+            raise
+        print(f'warning: Cython failed ({exc}); installing pure Python',
+              file=sys.stderr)
+        return []
+
+
+class optional_build_ext(build_ext):
+    """Fall back to pure Python when the C compiler fails."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:
+            self._fallback(exc)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:
+            self._fallback(exc)
+
+    def _fallback(self, exc):
+        if REQUIRE_EXTENSIONS:
+            raise exc
+        print(f'warning: building the compiled core failed ({exc}); '
+              f'installing pure Python', file=sys.stderr)
+
+
+setup(ext_modules=extensions(), cmdclass={'build_ext': optional_build_ext})

@@ -10,9 +10,12 @@ The public API is Flask-SocketIO's; the layout says where things live:
 - ``serving``     ``run()``/``stop()`` for threading, eventlet and gevent
 - ``queues``      message queues (Redis, Kombu...) for several processes
 - ``_engine``     the python-socketio server subclass (protocol plug-ins)
+- ``_speedups``   the compiled core and its pure twin (``speedups``:
+                  ``speedups.implementation`` is ``'compiled'`` or ``'pure'``)
 """
 from socketio.exceptions import ConnectionRefusedError
 
+from . import _speedups as speedups
 from .context import (call, close_room, disconnect, emit, join_room,
                       leave_room, rooms, send)
 from .extension import SocketIO
@@ -24,5 +27,5 @@ __version__ = '0.1.0'
 __all__ = [
     'SocketIO', 'SocketIOTestClient', 'Namespace', 'ConnectionRefusedError',
     'emit', 'send', 'call', 'join_room', 'leave_room', 'close_room', 'rooms',
-    'disconnect',
+    'disconnect', 'speedups',
 ]

@@ -15,9 +15,10 @@ What the subclass adds to ``socketio.Server``:
   in-process Engine.IO socket that receives packets as a network client
   would (encoded, then decoded), whose handlers run inline so tests are
   deterministic, while real clients on the same server keep their threads.
-- *A per-server packet class* when a ``json`` module is given, instead of
-  python-socketio's process-wide class attribute, so two servers in one
-  process (two apps, or consecutive tests) never share a JSON module.
+- *The packet class* of the compiled core (``flask_socketio._speedups``)
+  by default; when a ``json`` module is given, python-socketio's class,
+  subclassed per server instead of python-socketio's process-wide class
+  attribute, so two servers in one process never share a JSON module.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ import logging
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
+
+from . import _speedups
 
 logger = logging.getLogger('flask_socketio')
 
@@ -82,7 +85,13 @@ class Server(socketio.Server):
             finally:
                 eio_packet.Packet.json = saved
         else:
+            if json is None and serializer == 'default':
+                # the compiled core (or its pure twin): same packets, faster
+                serializer = _speedups.Packet
             super().__init__(json=json, serializer=serializer, **kwargs)
+        logger.debug('flask_socketio: %s codec, packet class %s.%s',
+                     _speedups.implementation, self.packet_class.__module__,
+                     self.packet_class.__qualname__)
         self._loopback = set()
 
     # -- loopback sessions (the test client) --------------------------------

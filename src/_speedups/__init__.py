@@ -1,0 +1,28 @@
+"""The compiled core, or its pure-Python twin.
+
+``codec_c`` is ``codec_py.py`` compiled by Cython (see setup.py); the
+compiled module is used when it imports, unless the environment variable
+``FLASK_SOCKETIO_NO_EXTENSIONS`` is set to a non-empty value, in which case
+(or when the build was skipped) the pure module serves instead.  Both
+behave identically; ``implementation`` says which one is active.
+"""
+import os
+
+NO_EXTENSIONS = bool(os.environ.get('FLASK_SOCKETIO_NO_EXTENSIONS'))
+
+codec = None
+if not NO_EXTENSIONS:
+    try:
+        from . import codec_c as codec
+    except ImportError:
+        codec = None
+if codec is None:
+    from . import codec_py as codec
+
+#: ``'compiled'`` or ``'pure'``
+implementation = 'compiled' if codec.__name__.endswith('_c') else 'pure'
+COMPILED = implementation == 'compiled'
+
+Packet = codec.Packet
+EioPacket = codec.EioPacket
+EioPayload = codec.EioPayload

@@ -1,0 +1,106 @@
+"""Which core runs, how it is chosen, and the wheel that carries it."""
+import os
+import subprocess
+import sys
+import venv
+import zipfile
+
+import pytest
+import socketio
+
+import flask_socketio
+from conftest import ROOT, require
+
+FORCED_PURE = bool(os.environ.get('FLASK_SOCKETIO_NO_EXTENSIONS'))
+
+
+def test_the_expected_core_is_active():
+    speedups = flask_socketio.speedups
+    if FORCED_PURE:
+        assert speedups.implementation == 'pure'
+        assert speedups.codec.__name__.endswith('codec_py')
+    else:
+        require(speedups.COMPILED, 'the compiled core is not built (no C '
+                                   'compiler or Cython at install time?)')
+        assert speedups.implementation == 'compiled'
+        assert speedups.codec.__file__.endswith(('.so', '.pyd'))
+        assert speedups.codec.COMPILED is True
+
+
+def test_the_environment_variable_forces_pure_python():
+    out = subprocess.run(
+        [sys.executable, '-c', 'import flask_socketio; '
+         'print(flask_socketio.speedups.implementation)'],
+        env=dict(os.environ, FLASK_SOCKETIO_NO_EXTENSIONS='1'),
+        capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == 'pure'
+
+
+def test_servers_use_the_core_unless_given_json_or_a_serializer():
+    from flask import Flask
+    from flask_socketio import SocketIO
+    assert SocketIO(Flask('a')).server.packet_class is \
+        flask_socketio.speedups.Packet
+
+    import json as std_json
+    with_json = SocketIO(Flask('b'), json=std_json).server.packet_class
+    assert issubclass(with_json, socketio.packet.Packet)
+    assert with_json.json is std_json   # the user's json= wins
+
+    class Custom(socketio.packet.Packet):
+        pass
+    assert SocketIO(Flask('c'), serializer=Custom).server.packet_class \
+        is Custom
+
+
+def test_startup_log_names_the_core(caplog):
+    import logging
+
+    from flask import Flask
+    from flask_socketio import SocketIO
+    with caplog.at_level(logging.DEBUG, logger='flask_socketio'):
+        SocketIO(Flask('d'))
+    assert any(f'{flask_socketio.speedups.implementation} codec' in r.message
+               for r in caplog.records)
+
+
+@pytest.mark.once
+@pytest.mark.timeout(600)
+def test_wheel_carries_the_compiled_core(tmp_path):
+    """Build the wheel as ./dev wheel does, install it where no compiler
+    can run, and find the compiled core active.  (Marked ``once``: the
+    pure-Python pass of ./dev test leaves it to the compiled pass.)"""
+    wheels = tmp_path / 'wheels'
+    build = subprocess.run(
+        [sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--quiet',
+         '--wheel-dir', str(wheels), str(ROOT)],
+        env=dict(os.environ, FLASK_SOCKETIO_REQUIRE_EXTENSIONS='1',
+                 FLASK_SOCKETIO_NO_EXTENSIONS=''),
+        capture_output=True, text=True, timeout=500)
+    assert build.returncode == 0, build.stderr[-3000:]
+    (wheel,) = wheels.glob('*.whl')
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith('flask_socketio/_speedups/codec_c') and
+               n.endswith('.so') for n in names), names
+    assert 'flask_socketio/_speedups/codec_py.py' in names
+    assert not any(n.startswith('_speedups/') for n in names)
+
+    env_dir = tmp_path / 'venv'
+    venv.create(env_dir, with_pip=True)
+    python = str(env_dir / 'bin' / 'python')
+    no_compiler = dict(os.environ, CC='false', CXX='false',
+                       PIP_DISABLE_PIP_VERSION_CHECK='1')
+    no_compiler.pop('FLASK_SOCKETIO_NO_EXTENSIONS', None)
+    install = subprocess.run(
+        [python, '-m', 'pip', 'install', '--quiet', '--only-binary', ':all:',
+         str(wheel)], env=no_compiler, capture_output=True, text=True,
+        timeout=500)
+    assert install.returncode == 0, install.stderr[-3000:]
+    check = subprocess.run(
+        [python, '-s', '-c', 'import flask_socketio as f; '
+         'print(f.speedups.implementation, f.speedups.codec.__file__)'],
+        cwd=tmp_path, env=no_compiler, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    implementation, where = check.stdout.split()
+    assert implementation == 'compiled'
+    assert str(env_dir) in where and where.endswith('.so')
