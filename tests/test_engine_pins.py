@@ -58,3 +58,17 @@ def test_json_option_still_sets_a_packet_class_attribute():
 
 def test_werkzeug_test_client_cookie_injection():
     assert hasattr(werkzeug.test.Client, '_add_cookies_to_wsgi')
+
+
+def test_flask_request_context_session_slot():
+    # sessions.py swaps the managed session into the request context of a
+    # connection's first handler: Flask >= 3.1.3 keeps it in `_session`
+    # behind a read-only property, older Flask in a plain `session`
+    import flask
+    from flask.ctx import RequestContext
+    ctx = RequestContext(flask.Flask('pins'), {'REQUEST_METHOD': 'GET',
+                                                'wsgi.url_scheme': 'http',
+                                                'SERVER_NAME': 'x',
+                                                'SERVER_PORT': '80'})
+    assert hasattr(ctx, '_session') or not isinstance(
+        getattr(type(ctx), 'session', None), property)

@@ -22,13 +22,26 @@ class ManagedSession(dict, SessionMixin):
     """A plain dict with the attributes Flask expects of a session."""
 
 
-def _open_flask_session(app, request) -> SessionMixin:
-    interface = app.session_interface
-    with app.app_context():
-        session = interface.open_session(app, request)
-        if session is None:
-            session = interface.make_null_session(app)
-    return session
+class _FirstEventContext(RequestContext):
+    """The request context of a connection's first handler: Flask opens the
+    user session on push, with this very request context active (as custom
+    session interfaces may require, and without an extra app context whose
+    teardown functions would run); the handler then sees its copy."""
+
+    def push(self) -> None:
+        super().push()
+        if SAVED_SESSION in self.environ:    # pushed again (copied context)
+            return
+        session = ManagedSession(self.session)
+        self.environ[SAVED_SESSION] = session
+        if hasattr(self, '_session'):   # Flask >= 3.1.3: read-only property
+            self._session = session
+        else:
+            self.session = session
+
+    @property
+    def environ(self) -> dict:
+        return self.request.environ
 
 
 def handler_context(app, environ: dict, manage_session: bool
@@ -37,11 +50,9 @@ def handler_context(app, environ: dict, manage_session: bool
     if not manage_session:
         return RequestContext(app, environ)
     session = environ.get(SAVED_SESSION)
-    request = app.request_class(environ)
     if session is None:
-        session = ManagedSession(_open_flask_session(app, request))
-        environ[SAVED_SESSION] = session
-    return RequestContext(app, environ, request=request, session=session)
+        return _FirstEventContext(app, environ)
+    return RequestContext(app, environ, session=session)
 
 
 def save_flask_session(app, session) -> None:

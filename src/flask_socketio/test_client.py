@@ -83,8 +83,12 @@ class SocketIOTestClient:
         if query_string:
             path += query_string if query_string.startswith('?') \
                 else '?' + query_string
-        environ = EnvironBuilder(self.app, path=path,
-                                 headers=headers).get_environ()
+        # the Flask test client's base environ (REMOTE_ADDR, User-Agent and
+        # whatever the test put in environ_base) applies, as in its requests
+        environ_base = (dict(self.flask_test_client.environ_base)
+                        if self.flask_test_client is not None else None)
+        environ = EnvironBuilder(self.app, path=path, headers=headers,
+                                 environ_base=environ_base).get_environ()
         environ['flask.app'] = self.app
         if self.flask_test_client is not None:
             # Werkzeug's test client keeps its cookie jar private; this is
