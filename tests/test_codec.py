@@ -222,7 +222,7 @@ def test_long_digit_scan(text):
 # -- hostile input --------------------------------------------------------------
 
 HOSTILE = [
-    '', '7', 'x', '2[', '2["a"', '5', '5-[]', '59999999-["a"]',
+    '', '7', 'x', '2[', '2["a"', '5', '5-[]', '59999999-["a"]', '50-["a"]',
     '5' + '9' * 20 + '-[]', '2' + '9' * 101 + '["a"]', '2/ns,' + '[' * 5000,
     '2["a",' + '{"x":' * 3000 + '1' + '}' * 3000 + ']', '2\x00', '2["\udcff"]',
     '51-["a",{"_placeholder":true,"num":"0"}]', b'2["bytes"]', b'\xff\xfe',
@@ -348,3 +348,10 @@ def test_polling_payload_packet_limit(codec):
 def test_bad_eio_packets_raise_value_error(codec, wire):
     with pytest.raises(ValueError):
         codec.EioPacket(encoded_packet=wire)
+
+
+def test_binary_type_without_attachments_is_never_sent_or_accepted(codec):
+    assert codec.Packet(sp.BINARY_EVENT, data=['a']).encode() == '2["a"]'
+    assert codec.Packet(sp.BINARY_ACK, data=[1], id=4).encode() == '34[1]'
+    with pytest.raises(ValueError):
+        codec.Packet(encoded_packet='50-["a"]')

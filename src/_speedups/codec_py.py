@@ -214,18 +214,20 @@ def encode_packet(packet_type, namespace, id, data):
     body = ''
     if data is not None:
         body, attachments = _dump_payload(data)
-        if attachments:
-            if packet_type == EVENT:
-                packet_type = BINARY_EVENT
-            elif packet_type == ACK:
-                packet_type = BINARY_ACK
-            elif packet_type != BINARY_EVENT and packet_type != BINARY_ACK:
-                raise ValueError('Packet does not support binary payload.')
-    header = _TYPE_TEXT[packet_type]
-    binary = packet_type == BINARY_EVENT or packet_type == BINARY_ACK
+    binary = bool(attachments)
     if binary:
-        if attachments is None:
-            attachments = []
+        if packet_type == EVENT:
+            packet_type = BINARY_EVENT
+        elif packet_type == ACK:
+            packet_type = BINARY_ACK
+        elif packet_type != BINARY_EVENT and packet_type != BINARY_ACK:
+            raise ValueError('Packet does not support binary payload.')
+    elif packet_type == BINARY_EVENT:
+        packet_type = EVENT  # a binary type without attachments is invalid
+    elif packet_type == BINARY_ACK:
+        packet_type = ACK
+    header = _TYPE_TEXT[packet_type]
+    if binary:
         header += str(len(attachments)) + '-'
     if namespace is not None and namespace != '/':
         header += namespace + ','
@@ -267,6 +269,10 @@ def decode_packet(encoded):
         attachment_count = int(text[pos:i])
         if attachment_count > MAX_ATTACHMENTS:
             raise ValueError('too many attachments')
+        if attachment_count == 0:
+            # nothing would ever complete it: the sender's next message
+            # would be taken for an attachment
+            raise ValueError('binary packet without attachments')
         pos = i + 1
 
     namespace = None
