@@ -72,3 +72,17 @@ def test_flask_request_context_session_slot():
                                                 'SERVER_PORT': '80'})
     assert hasattr(ctx, '_session') or not isinstance(
         getattr(type(ctx), 'session', None), property)
+
+
+def test_send_eio_packet_hook_and_eventlet_task_handle():
+    # _engine.Server copies binary Engine.IO packets per recipient in
+    # _send_eio_packet; _EventletTask joins through engineio's `.g`
+    assert _params(socketio.Server._send_eio_packet) == ['self', 'eio_sid',
+                                                         'eio_pkt']
+    source = inspect.getsource(socketio.manager.Manager.emit)
+    assert '_send_eio_packet' in source
+    # read, not imported: eventlet is not installed in the main environment
+    import importlib.util
+    origin = importlib.util.find_spec('engineio.async_drivers.eventlet').origin
+    with open(origin) as f:
+        assert 'self.g = spawn(' in f.read()

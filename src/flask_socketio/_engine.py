@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 
+import engineio
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
@@ -119,6 +120,12 @@ class Server(socketio.Server):
     def is_loopback(self, eio_sid: str) -> bool:
         return eio_sid in self._loopback
 
+    def start_background_task(self, target, *args, **kwargs):
+        task = super().start_background_task(target, *args, **kwargs)
+        if self.eio.async_mode == 'eventlet':
+            return _EventletTask(task)
+        return task
+
     def call(self, event, data=None, to=None, sid=None, namespace=None,
              timeout=60, **kwargs):
         target = to or sid
@@ -130,6 +137,19 @@ class Server(socketio.Server):
                 raise RuntimeError('Cannot use call() with the test client.')
         return super().call(event, data=data, to=to, sid=sid,
                             namespace=namespace, timeout=timeout, **kwargs)
+
+    def _send_eio_packet(self, eio_sid, eio_pkt):
+        # python-socketio encodes a broadcast once and hands the same
+        # Engine.IO packet objects to every recipient, while python-engineio
+        # caches a packet's first encoding whatever the transport: raw bytes
+        # for WebSocket, base64 text for polling.  A binary attachment
+        # encoded first for a WebSocket client then breaks the payload of a
+        # polling client (TypeError, HTTP 500, events lost).  Binary packets
+        # (attachments only) get a fresh copy per recipient; text packets
+        # encode the same on both transports and stay shared.
+        if eio_pkt.binary:
+            eio_pkt = type(eio_pkt)(eio_pkt.packet_type, eio_pkt.data)
+        super()._send_eio_packet(eio_sid, eio_pkt)
 
     # -- dispatch: errors cost only their sender ----------------------------
 
@@ -196,6 +216,9 @@ class Server(socketio.Server):
             raise socketio.exceptions.ConnectionRefusedError(
                 'Internal server error')
 
+    def _engineio_server_class(self):
+        return _EngineIOServer
+
     def _close_eio(self, eio_sid):
         """Close an Engine.IO session without waiting for its queue to drain
         (the caller may be the very thread that would drain it)."""
@@ -203,6 +226,42 @@ class Server(socketio.Server):
         if sock is not None:
             sock.close(wait=False, reason=self.reason.TRANSPORT_ERROR)
 
+
+
+class _EventletTask:
+    """python-engineio's eventlet task, with a ``join()`` that waits.
+
+    Its own ``join()`` tests ``if self.g:`` first, and a green thread that
+    has not started running yet is false, so joining a task just started
+    returned at once without waiting.
+    """
+
+    def __init__(self, task):
+        self._task = task
+
+    def join(self):
+        green_thread = self._task.g
+        if green_thread is not None:
+            return green_thread.wait()
+
+    def __getattr__(self, name):
+        return getattr(self._task, name)
+
+
+class _EngineIOServer(engineio.Server):
+    """Engine.IO server whose ``disconnect(sid)`` does not wait for the
+    client to fetch its queued packets: python-engineio calls it from the
+    request that caught a protocol error (e.g. a polling POST over
+    ``max_http_buffer_size``), and with no GET pending that wait never ended,
+    so each such request held a server thread forever and got no response."""
+
+    def disconnect(self, sid=None):
+        if sid is None:
+            return super().disconnect()
+        sock = self.sockets.get(sid)
+        if sock is not None:
+            sock.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+            self.sockets.pop(sid, None)
 
 
 class PacketAssembler:

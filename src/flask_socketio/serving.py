@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 log = logging.getLogger('werkzeug')
 
@@ -101,6 +102,16 @@ def _threading_server(socketio, app, host, port, log_output,
             if log_output:
                 super().log_request(*args, **kw)
 
+        def run_wsgi(self):
+            try:
+                super().run_wsgi()
+            finally:
+                if self.headers.get('Upgrade', '').lower() == 'websocket':
+                    # the WebSocket owned this connection: never read the
+                    # peer's closing frames as another HTTP request (a 400
+                    # reply in place of the close frame; clients hang)
+                    self.close_connection = True
+
     kwargs.setdefault('threaded', True)
     kwargs.setdefault('request_handler', Handler)
 
@@ -141,10 +152,26 @@ def _eventlet_server(socketio, app, host, port, log_output, kwargs):
         if ssl_params:
             ssl_params['server_side'] = True
             sock = eventlet.wrap_ssl(sock, **ssl_params)
+        pool = kwargs.pop('custom_pool', None) or eventlet.GreenPool(
+            kwargs.pop('max_size', 1024))
         server = eventlet.spawn(eventlet.wsgi.server, sock, app,
-                                log_output=log_output, **kwargs)
+                                log_output=log_output, custom_pool=pool,
+                                **kwargs)
+
+        def stop_server():
+            # killing eventlet.wsgi.server stops accepting, then waits for
+            # every request still running: a long-polling GET would hold
+            # run() up to the ping interval.  Give requests a second to end,
+            # as gevent's stop() does, then end the rest.
+            server.kill()
+            deadline = time.monotonic() + 1.0
+            while pool.running() and time.monotonic() < deadline:
+                eventlet.sleep(0.02)
+            for thread in list(pool.coroutines_running):
+                thread.kill()
+
         socketio.wsgi_server = server
-        socketio._stop_server = server.kill
+        socketio._stop_server = stop_server
         try:
             server.wait()
         except eventlet.greenlet.GreenletExit:
