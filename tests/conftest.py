@@ -129,3 +129,12 @@ def spawn_server():
 @pytest.fixture(scope='session')
 def python() -> str:
     return sys.executable
+
+
+@pytest.fixture
+def peers():
+    """python-socketio clients for a test, closed (in parallel) after it."""
+    from _peers import PeerSet
+    created = PeerSet()
+    yield created
+    created.close()

@@ -15,7 +15,7 @@ import pytest
 import socketio as sio_lib
 
 from conftest import free_port, wait_until
-from _peers import SERVERS, TIMEOUT, PeerSet, output_of, wait_exit
+from _peers import SERVERS, TIMEOUT, output_of, wait_exit
 
 MODES = {
     'gevent': ('gevent_server.py', 'gevent.pywsgi'),
@@ -27,13 +27,6 @@ TRANSPORTS = {
     'upgrade': (None, 'websocket'),
 }
 AUTH = {'token': 'secret', 'user': 'ann'}
-
-
-@pytest.fixture
-def peers():
-    created = PeerSet()
-    yield created
-    created.close()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ import requests
 import socketio as sio_lib
 
 from conftest import free_port, wait_until
-from _peers import SERVERS, TIMEOUT, PeerSet, unique_channel
+from _peers import SERVERS, TIMEOUT, unique_channel
 
 from flask_socketio import SocketIO
 
@@ -62,13 +62,6 @@ def run_emitter(python: str, redis_url: str, channel: str,
         timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture
-def peers():
-    created = PeerSet()
-    yield created
-    created.close()
 
 
 @pytest.fixture

@@ -104,3 +104,29 @@ def test_wheel_carries_the_compiled_core(tmp_path):
     implementation, where = check.stdout.split()
     assert implementation == 'compiled'
     assert str(env_dir) in where and where.endswith('.so')
+
+
+def test_fastjson_module_as_a_json_option():
+    """The orjson-backed module works wherever a ``json`` module does,
+    e.g. as the ``json=`` option (which then wins over the codec's own)."""
+    import json as std_json
+
+    from flask import Flask
+    from flask_socketio import SocketIO
+    from flask_socketio._speedups import fastjson
+
+    value = {'caf\u00e9': [1, 2.5, None, True, 2**70], 'k': {'n': 'x'}}
+    assert std_json.loads(fastjson.dumps(value, separators=(',', ':'))) \
+        == value
+    assert fastjson.dumps(value) == std_json.dumps(value)  # stdlib options
+    assert fastjson.loads(std_json.dumps(value)) == value
+
+    app = Flask('fast')
+    sio = SocketIO(app, json=fastjson)
+    assert sio.server.packet_class.json is fastjson
+
+    @sio.on('echo')
+    def echo(data):
+        return data
+    client = sio.test_client(app)
+    assert client.emit('echo', value, callback=True) == value

@@ -95,9 +95,9 @@ def _std_dumps(obj):
 
 def dumps(obj, **kwargs):
     """``json.dumps``, through orjson for the server's compact calls."""
-    if kwargs and (len(kwargs) != 1 or kwargs.get('separators') != _COMPACT):
-        return _std_json.dumps(obj, **kwargs)
-    return dump_compact(obj)
+    if len(kwargs) == 1 and kwargs.get('separators') == _COMPACT:
+        return dump_compact(obj)
+    return _std_json.dumps(obj, **kwargs)
 
 
 def dump_compact(obj):

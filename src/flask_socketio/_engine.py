@@ -117,9 +117,6 @@ class Server(socketio.Server):
         self._loopback.discard(eio_sid)
         self.eio.sockets.pop(eio_sid, None)
 
-    def is_loopback(self, eio_sid: str) -> bool:
-        return eio_sid in self._loopback
-
     def start_background_task(self, target, *args, **kwargs):
         task = super().start_background_task(target, *args, **kwargs)
         if self.eio.async_mode == 'eventlet':
