@@ -1,5 +1,6 @@
 """Which core runs, how it is chosen, and the wheel that carries it."""
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -12,6 +13,20 @@ import flask_socketio
 from conftest import ROOT, require
 
 FORCED_PURE = bool(os.environ.get('FLASK_SOCKETIO_NO_EXTENSIONS'))
+
+
+def clean_source(tmp_path):
+    """The project's files alone (what git tracks, or would): no build/
+    directory or in-place .so of an earlier build to end up in a wheel."""
+    listed = subprocess.run(
+        ['git', 'ls-files', '--cached', '--others', '--exclude-standard'],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    dest = tmp_path / 'src-copy'
+    for name in listed:
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
 
 
 def test_the_expected_core_is_active():
@@ -73,7 +88,7 @@ def test_wheel_carries_the_compiled_core(tmp_path):
     wheels = tmp_path / 'wheels'
     build = subprocess.run(
         [sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--quiet',
-         '--wheel-dir', str(wheels), str(ROOT)],
+         '--wheel-dir', str(wheels), str(clean_source(tmp_path))],
         env=dict(os.environ, FLASK_SOCKETIO_REQUIRE_EXTENSIONS='1',
                  FLASK_SOCKETIO_NO_EXTENSIONS=''),
         capture_output=True, text=True, timeout=500)
@@ -130,3 +145,36 @@ def test_fastjson_module_as_a_json_option():
         return data
     client = sio.test_client(app)
     assert client.emit('echo', value, callback=True) == value
+
+
+@pytest.mark.once
+@pytest.mark.timeout(600)
+def test_failed_compile_gives_a_pure_install_or_fails_when_required(
+        tmp_path):
+    """With no working C compiler the build still succeeds, pure, with a
+    warning; with FLASK_SOCKETIO_REQUIRE_EXTENSIONS=1 it fails instead."""
+    env = dict(os.environ, CC='false', LDSHARED='false',
+               FLASK_SOCKETIO_NO_EXTENSIONS='')
+    env.pop('FLASK_SOCKETIO_REQUIRE_EXTENSIONS', None)
+    source = clean_source(tmp_path)
+
+    def build(dest, **extra):
+        return subprocess.run(
+            [sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--verbose',
+             '--wheel-dir', str(dest), str(source)],
+            env=dict(env, **extra), capture_output=True, text=True,
+            timeout=500)
+
+    result = build(tmp_path / 'pure')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'building the compiled core failed' in result.stdout + \
+        result.stderr
+    (wheel,) = (tmp_path / 'pure').glob('*.whl')
+    names = zipfile.ZipFile(wheel).namelist()
+    assert 'flask_socketio/_speedups/codec_py.py' in names
+    assert not any(n.endswith('.so') for n in names)
+
+    required = build(tmp_path / 'required',
+                     FLASK_SOCKETIO_REQUIRE_EXTENSIONS='1')
+    assert required.returncode != 0
+    assert not list((tmp_path / 'required').glob('*.whl'))
