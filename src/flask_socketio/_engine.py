@@ -19,6 +19,10 @@ What the subclass adds to ``socketio.Server``:
   by default; when a ``json`` module is given, python-socketio's class,
   subclassed per server instead of python-socketio's process-wide class
   attribute, so two servers in one process never share a JSON module.
+- *Repairs* of the engine, each described where it is made: binary
+  broadcasts to clients on mixed transports (``_send_eio_packet``), an
+  Engine.IO ``disconnect`` that cannot hang the request that called it
+  (``_EngineIOServer``), and ``join()`` of eventlet tasks (``_EventletTask``).
 """
 from __future__ import annotations
 
