@@ -415,10 +415,12 @@ class Packet:
         self.data = data
         self.namespace = namespace
         self.id = id
-        self.attachment_count = 0
         self.attachments = []
-        if encoded_packet is not None:
-            self.attachment_count = self.decode(encoded_packet)
+        if encoded_packet is None:
+            self.attachment_count = 0
+        else:  # decode(), inlined: this is every received packet
+            (self.packet_type, self.namespace, self.id, self.data,
+             self.attachment_count) = decode_packet(encoded_packet)
 
     def encode(self):
         """Wire text, or ``[text, *attachments]`` for binary data."""
