@@ -24,8 +24,17 @@ NO_EXTENSIONS = bool(os.environ.get('FLASK_SOCKETIO_NO_EXTENSIONS')) or \
 REQUIRE_EXTENSIONS = bool(os.environ.get('FLASK_SOCKETIO_REQUIRE_EXTENSIONS'))
 
 
+def remove_stale_build():
+    """A pure install must not leave an older in-place build (editable
+    installs put it in src/_speedups/) to be imported instead of the .py."""
+    for stale in HERE.glob('src/_speedups/codec_c.*'):
+        if stale.suffix in ('.so', '.pyd'):
+            stale.unlink()
+
+
 def extensions():
     if NO_EXTENSIONS:
+        remove_stale_build()
         return []
     try:
         from Cython.Build import cythonize
@@ -56,6 +65,7 @@ def extensions():
             raise
         print(f'warning: Cython failed ({exc}); installing pure Python',
               file=sys.stderr)
+        remove_stale_build()
         return []
 
 
@@ -79,6 +89,7 @@ class optional_build_ext(build_ext):
             raise exc
         print(f'warning: building the compiled core failed ({exc}); '
               f'installing pure Python', file=sys.stderr)
+        remove_stale_build()
 
 
 setup(ext_modules=extensions(), cmdclass={'build_ext': optional_build_ext})

@@ -1,8 +1,8 @@
 """Shared fixtures: real services and real servers.
 
 Tests that need a service the machine may lack (Redis, the interpreter with
-gevent/eventlet installed) skip with a clear message on a user's machine;
-with ``FLASK_SOCKETIO_STRICT_TESTS=1`` (set by ``./dev test`` and so by CI)
+gevent/eventlet installed, the compiled core) skip with a clear message on a
+user's machine; with ``FLASK_SOCKETIO_STRICT_TESTS=1`` (set by ``.ci/run``)
 the skip becomes a failure, so CI can never pass by skipping them.
 """
 from __future__ import annotations

@@ -55,12 +55,19 @@ def server():
     app = Flask(__name__)
     socketio = SocketIO(app, async_mode='threading', logger=log,
                         max_http_buffer_size=MAX_SIZE, ping_interval=1)
-    state = {'ack_errors': 0}
+    state = {'ack_errors': 0, 'type_error_calls': 0}
 
     @socketio.on('connect')
     def connect(auth):
         if auth and auth.get('explode'):
             raise RuntimeError('connect handler exploded')
+        if auth and auth.get('type_error'):
+            state['type_error_calls'] += 1
+            raise TypeError('connect handler made a type error')
+
+    @socketio.on('disconnect', namespace='/fragile')
+    def fragile_disconnect(reason):
+        raise RuntimeError('disconnect handler exploded')
 
     @socketio.on('echo')
     def echo(data):
@@ -388,4 +395,59 @@ def test_raising_ack_callback_is_logged_connection_survives(server, good,
     r.send('43999["stray"]')
     r.send('428["echo","still"]')
     assert r.recv() == '438["still"]'
+    assert_still_works(good)
+
+
+def test_connect_handler_type_error_refuses_and_runs_once(server, good, raw):
+    # python-socketio would take a TypeError for a legacy handler signature
+    # and call the handler again; the error must be the handler's own
+    r = raw()
+    before = server.state['type_error_calls']
+    mark = server.log.mark()
+    reply = r.connect(auth={'type_error': True})
+    assert reply is not None and reply.startswith('44'), reply
+    assert 'Internal server error' in reply
+    assert server.state['type_error_calls'] == before + 1
+    assert any('connect handler' in rec.getMessage()
+               for rec in server.log.since(mark, logging.ERROR))
+    assert_still_works(good)
+
+
+def test_raising_disconnect_handler_is_logged_and_cleaned_up(server, good,
+                                                             raw):
+    r = raw()
+    assert r.connect().startswith('40{"sid":')
+    reply = r.connect('/fragile')
+    assert reply.startswith('40/fragile,{"sid":'), reply
+    sid = json.loads(reply[len('40/fragile,'):])['sid']
+    manager = server.socketio.server.manager
+    assert manager.is_connected(sid, '/fragile')
+    mark = server.log.mark()
+    r.send('41/fragile,')
+    assert wait_until(lambda: any(
+        'disconnect handler' in rec.getMessage()
+        for rec in server.log.since(mark, logging.ERROR)), TIMEOUT)
+    # python-socketio finished the disconnect: no trace of the sid is left
+    assert wait_until(lambda: sid not in manager.rooms.get(
+        '/fragile', {}).get(None, {}), TIMEOUT)
+    assert sid not in manager.pending_disconnect.get('/fragile', set())
+    # the client's '/' connection carries on
+    r.send('421["echo","ok"]')
+    assert r.recv() == '431["ok"]'
+    assert_still_works(good)
+
+
+def test_binary_attachments_beyond_the_message_limit_disconnect(server, good,
+                                                                raw):
+    r = raw()
+    assert r.connect().startswith('40{"sid":')
+    mark = server.log.mark()
+    placeholders = ','.join('{"_placeholder":true,"num":%d}' % i
+                            for i in range(3))
+    r.send(f'453-["echo",[{placeholders}]]')
+    for _ in range(2):  # each under the limit, together over it
+        r.ws.send_binary(b'x' * (MAX_SIZE * 2 // 3))
+    assert r.wait_closed(), 'server kept buffering attachments'
+    assert any('exceed' in rec.getMessage()
+               for rec in server.log.since(mark))
     assert_still_works(good)

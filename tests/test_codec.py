@@ -355,3 +355,43 @@ def test_binary_type_without_attachments_is_never_sent_or_accepted(codec):
     assert codec.Packet(sp.BINARY_ACK, data=[1], id=4).encode() == '34[1]'
     with pytest.raises(ValueError):
         codec.Packet(encoded_packet='50-["a"]')
+
+
+def _nested(depth, leaf):
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize('leaf', [1, float('nan'), b'x', 2**70])
+def test_absurd_nesting_raises_recursion_error_in_both_builds(leaf):
+    # compiled, the walks recurse in C: they must stop themselves
+    deep = ['ev', _nested(codec_py.MAX_DEPTH * 3, leaf)]
+    for build in builds():
+        with pytest.raises(RecursionError):
+            build.Packet(sp.EVENT, data=deep).encode()
+        with pytest.raises(RecursionError):
+            build.has_nonfinite(deep)
+    for build in builds():
+        with pytest.raises(ValueError):
+            build.reconstruct(_nested(codec_py.MAX_DEPTH * 3, 0), [])
+
+
+@pytest.mark.parametrize('packet_type', [2**80, -1, 7, None, '2', 2.0])
+def test_odd_packet_types_fail_alike(packet_type):
+    outcomes = []
+    for build in builds():
+        try:
+            outcomes.append(build.encode_packet(packet_type, None, None,
+                                                ['a']))
+        except Exception as exc:
+            outcomes.append(type(exc))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] in (ValueError, TypeError), outcomes
+
+
+def test_binary_eio_packet_encodes_per_transport(codec):
+    pkt = codec.EioPacket(ep.MESSAGE, data=b'\x01\x02')
+    assert pkt.encode(b64=False) == b'\x01\x02'
+    assert pkt.encode(b64=True) == 'bAQI='

@@ -15,7 +15,7 @@ from flask_socketio import (ConnectionRefusedError, Namespace, SocketIO,
                             rooms)
 
 from _live import TIMEOUT, ClientFactory, LiveServer, Recorder
-from conftest import wait_until
+from conftest import free_port, wait_for_port, wait_until
 
 TRANSPORTS = {
     'websocket': ['websocket'],
@@ -623,3 +623,34 @@ def test_websocket_close_handshake_is_prompt(server, clients, transport):
     assert time.monotonic() - started < 1.5
     assert wait_until(lambda: any(s == sid for s, _ in
                                   server.state.disconnects), TIMEOUT)
+
+
+def test_run_takes_app_run_options_and_binds_loopback_by_default(clients):
+    """Options app.run() takes (debugger, reloader, dotenv) are accepted;
+    with no host, run() listens on 127.0.0.1 whatever SERVER_NAME says."""
+    app = Flask(__name__)
+    app.config['SERVER_NAME'] = 'example.invalid:5000'
+    socketio = SocketIO(app, async_mode='threading')
+
+    @socketio.on('echo')
+    def echo(data):
+        return data
+
+    port = free_port()
+    errors = []
+
+    def run():
+        try:
+            socketio.run(app, port=port, allow_unsafe_werkzeug=True,
+                         use_debugger=False, use_evalex=False,
+                         reloader_type='stat', load_dotenv=False)
+        except BaseException as exc:
+            errors.append(exc)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    wait_for_port(port)
+    client = clients(f'http://127.0.0.1:{port}', transports=['websocket'])
+    assert client.call('echo', 'loopback', timeout=TIMEOUT) == 'loopback'
+    socketio.stop()
+    thread.join(TIMEOUT)
+    assert not thread.is_alive() and not errors

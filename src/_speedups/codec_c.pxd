@@ -4,7 +4,7 @@
 # looks for this file.
 cimport cython
 
-cpdef bint has_nonfinite(object obj)
+cpdef bint has_nonfinite(object obj, Py_ssize_t depth=*)
 
 @cython.locals(step=Py_ssize_t, end=Py_ssize_t, pos=Py_ssize_t,
                lo=Py_ssize_t, hi=Py_ssize_t)
@@ -20,7 +20,7 @@ cdef bint _is_digit(Py_UCS4 ch)
 cpdef tuple _dump_payload(object data)
 
 @cython.locals(binary=bint)
-cpdef object encode_packet(int packet_type, object namespace, object id,
+cpdef object encode_packet(object packet_type, object namespace, object id,
                            object data)
 
 @cython.locals(text=str, end=Py_ssize_t, pos=Py_ssize_t, i=Py_ssize_t,
@@ -28,14 +28,14 @@ cpdef object encode_packet(int packet_type, object namespace, object id,
                first=Py_UCS4)
 cpdef tuple decode_packet(object encoded)
 
-cpdef object reconstruct(object data, list attachments)
+cpdef object reconstruct(object data, list attachments, Py_ssize_t depth=*)
 
-cpdef object encode_eio(int packet_type, object data, bint b64)
+cpdef object encode_eio(object packet_type, object data, bint b64)
 
 @cython.locals(text=str, first=Py_UCS4, second=Py_UCS4, packet_type=int)
 cpdef tuple decode_eio(object encoded)
 
-cpdef list decode_payload(str payload, Py_ssize_t max_packets)
+cpdef list decode_payload(object payload, object max_packets)
 
 cdef class _Attachments:
     cdef public list items

@@ -23,6 +23,7 @@ python-socketio's own classes):
 import base64
 import binascii
 import json as _std_json
+import sys
 
 import orjson
 from engineio import json as _eio_json
@@ -57,6 +58,10 @@ MAX_ID_DIGITS = 100
 #: longest run of digits orjson is trusted with: longer integers would
 #: come back as floats, so such text goes to the standard library
 _MAX_SAFE_DIGITS = 18
+#: deepest nesting the recursive walks below follow: compiled, they recurse
+#: in C with no interpreter check, so they check themselves, well before
+#: the interpreted twin would meet the interpreter's own limit
+MAX_DEPTH = sys.getrecursionlimit() // 4  # (two frames a level, interpreted)
 
 _OR_OPTIONS = (orjson.OPT_PASSTHROUGH_DATETIME
                | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -73,18 +78,24 @@ def _refuse(obj):
     raise TypeError(f'Type is not JSON serializable: {type(obj).__name__}')
 
 
-def has_nonfinite(obj):
+def _too_deep():
+    raise RecursionError('maximum nesting depth exceeded')
+
+
+def has_nonfinite(obj, depth=0):
     """Whether a NaN or infinity hides in ``obj`` (orjson writes them as
     ``null``, the standard library as ``NaN``/``Infinity``)."""
     if type(obj) is float:
         return obj != obj or obj in (float('inf'), float('-inf'))
+    if depth > MAX_DEPTH:
+        _too_deep()
     if type(obj) is list or type(obj) is tuple:
         for item in obj:
-            if has_nonfinite(item):
+            if has_nonfinite(item, depth + 1):
                 return True
     elif type(obj) is dict:
         for item in obj.values():
-            if has_nonfinite(item):
+            if has_nonfinite(item, depth + 1):
                 return True
     return False
 
@@ -178,16 +189,20 @@ class _Attachments:
             f'Type is not JSON serializable: {type(obj).__name__}')
 
 
-def _deconstruct(data, attachments: list):
+def _deconstruct(data, attachments: list, depth=0):
     """The standard-library twin of ``_Attachments``, for data orjson
     refuses."""
     if isinstance(data, (bytes, bytearray)):
         attachments.append(data)
         return {'_placeholder': True, 'num': len(attachments) - 1}
     if isinstance(data, (list, tuple)):
-        return [_deconstruct(item, attachments) for item in data]
+        if depth > MAX_DEPTH:
+            _too_deep()
+        return [_deconstruct(item, attachments, depth + 1) for item in data]
     if isinstance(data, dict):
-        return {key: _deconstruct(value, attachments)
+        if depth > MAX_DEPTH:
+            _too_deep()
+        return {key: _deconstruct(value, attachments, depth + 1)
                 for key, value in data.items()}
     return data
 
@@ -302,10 +317,12 @@ def decode_packet(encoded):
     return packet_type, namespace, id, data, attachment_count
 
 
-def reconstruct(data, attachments: list):
+def reconstruct(data, attachments: list, depth=0):
     """Put the binary attachments back in place of their placeholders."""
+    if depth > MAX_DEPTH:
+        raise ValueError('packet nested too deeply')
     if type(data) is list:
-        return [reconstruct(item, attachments) for item in data]
+        return [reconstruct(item, attachments, depth + 1) for item in data]
     if type(data) is dict:
         if data.get('_placeholder') is True and 'num' in data \
                 and len(data) == 2:
@@ -313,7 +330,7 @@ def reconstruct(data, attachments: list):
             if type(num) is not int or not 0 <= num < len(attachments):
                 raise ValueError('invalid attachment placeholder')
             return attachments[num]
-        return {key: reconstruct(value, attachments)
+        return {key: reconstruct(value, attachments, depth + 1)
                 for key, value in data.items()}
     return data
 
@@ -371,12 +388,12 @@ def decode_eio(encoded):
     return packet_type, body, False
 
 
-def encode_payload(encoded_packets: list) -> str:
+def encode_payload(encoded_packets):
     """Join polling packets (already encoded with ``b64=True``)."""
     return '\x1e'.join(encoded_packets)
 
 
-def decode_payload(payload: str, max_packets) -> list:
+def decode_payload(payload, max_packets):
     """Split a polling payload into encoded packets, refusing more than
     ``max_packets``."""
     if len(payload) == 0:
@@ -479,9 +496,15 @@ class EioPacket(_eio_packet.Packet):
             self.decode(encoded_packet)
 
     def encode(self, b64=False):
-        if self.encode_cache is None:
-            self.encode_cache = encode_eio(self.packet_type, self.data, b64)
-        return self.encode_cache
+        # python-engineio caches the first encoding whatever ``b64`` asks
+        # for, which breaks a binary packet shared by a WebSocket and a
+        # polling client; only text, the same on both, is cached here
+        if self.encode_cache is not None:
+            return self.encode_cache
+        encoded = encode_eio(self.packet_type, self.data, b64)
+        if not self.binary:
+            self.encode_cache = encoded
+        return encoded
 
     def decode(self, encoded_packet):
         self.packet_type, self.data, self.binary = decode_eio(encoded_packet)

@@ -38,6 +38,12 @@ from . import _speedups
 logger = logging.getLogger('flask_socketio')
 
 
+class HandlerTypeError(Exception):
+    """A TypeError raised inside a connect handler, carried past
+    python-socketio, which would take a plain TypeError for a legacy handler
+    signature and call the handler a second time."""
+
+
 class LoopbackSocket:
     """An Engine.IO socket whose peer is a Python object in this process.
 
@@ -77,7 +83,8 @@ class Server(socketio.Server):
     """``socketio.Server`` with the behaviour described in the module doc."""
 
     def __init__(self, *, json=None, serializer='default', **kwargs):
-        if json is not None and serializer in ('default', sio_packet.Packet):
+        if json is not None and serializer in ('default', sio_packet.Packet,
+                                               _speedups.Packet):
             # a subclass carries the JSON module; python-socketio would set it
             # on its shared Packet class for the whole process otherwise
             serializer = type('Packet', (sio_packet.Packet,), {'json': json})
@@ -98,6 +105,7 @@ class Server(socketio.Server):
                      _speedups.implementation, self.packet_class.__module__,
                      self.packet_class.__qualname__)
         self._loopback = set()
+        self._attachment_bytes = {}
 
     # -- loopback sessions (the test client) --------------------------------
 
@@ -159,14 +167,32 @@ class Server(socketio.Server):
             # the test client sees errors raised, like Flask-SocketIO's
             return super()._handle_eio_message(eio_sid, data)
         try:
+            if eio_sid in self._binary_packet:
+                # attachments of one packet count against one message's limit
+                total = self._attachment_bytes.get(eio_sid, 0) + len(data)
+                if total > self.eio.max_http_buffer_size:
+                    raise ValueError('binary attachments exceed '
+                                     'max_http_buffer_size')
+                self._attachment_bytes[eio_sid] = total
             super()._handle_eio_message(eio_sid, data)
-        except Exception as exc:
-            # handler errors never get here (see _handle_event_internal), so
-            # this is a packet that breaks the protocol: drop its sender
-            self._binary_packet.pop(eio_sid, None)
-            self.logger.warning('%s: invalid packet (%s: %s), disconnecting',
-                                eio_sid, type(exc).__name__, exc)
-            self._close_eio(eio_sid)
+        except ValueError as exc:
+            # the codec's word for a packet that breaks the protocol
+            self.logger.warning('%s: invalid packet (%s), disconnecting',
+                                eio_sid, exc)
+            self._drop(eio_sid)
+        except Exception:
+            # application errors are handled before they get here
+            # (_handle_event_internal, _handle_ack, _trigger_event)
+            self.logger.exception('%s: packet could not be handled, '
+                                  'disconnecting', eio_sid)
+            self._drop(eio_sid)
+        else:
+            if eio_sid not in self._binary_packet:
+                self._attachment_bytes.pop(eio_sid, None)
+
+    def _handle_eio_disconnect(self, eio_sid, reason):
+        self._attachment_bytes.pop(eio_sid, None)
+        super()._handle_eio_disconnect(eio_sid, reason)
 
     def _handle_event(self, eio_sid, namespace, id, data):
         if eio_sid in self._loopback:
@@ -199,34 +225,41 @@ class Server(socketio.Server):
                                   eio_sid)
 
     def _trigger_event(self, event, namespace, *args):
-        if event != 'connect':
+        if event != 'connect' and event != 'disconnect':
             return super()._trigger_event(event, namespace, *args)
         try:
             return super()._trigger_event(event, namespace, *args)
         except (socketio.exceptions.ConnectionRefusedError,
-                ConnectionRefusedError, TypeError):
-            # refusals are the protocol's; TypeError drives python-socketio's
-            # retry with the legacy connect signature
-            raise
-        except Exception:
-            eio_sid = self.manager.eio_sid_from_sid(args[0], namespace)
-            if eio_sid in self._loopback:
+                ConnectionRefusedError):
+            raise  # a refusal is the protocol's answer, not an error
+        except Exception as exc:
+            if event == 'connect' and isinstance(exc, TypeError):
+                # a handler registered on python-socketio directly with the
+                # legacy (sid, environ) signature: python-socketio retries
                 raise
-            self.logger.exception('%s: connect handler [%s] failed',
-                                  args[0], namespace)
-            raise socketio.exceptions.ConnectionRefusedError(
-                'Internal server error')
+            sid = args[0]
+            eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+            if eio_sid in self._loopback:
+                raise (exc.__cause__ if isinstance(exc, HandlerTypeError)
+                       else exc)
+            self.logger.exception('%s: %s handler [%s] failed', sid, event,
+                                  namespace)
+            if event == 'connect':
+                raise socketio.exceptions.ConnectionRefusedError(
+                    'Internal server error')
+            return None  # python-socketio then finishes the disconnect
 
     def _engineio_server_class(self):
         return _EngineIOServer
 
-    def _close_eio(self, eio_sid):
+    def _drop(self, eio_sid):
         """Close an Engine.IO session without waiting for its queue to drain
         (the caller may be the very thread that would drain it)."""
+        self._binary_packet.pop(eio_sid, None)
+        self._attachment_bytes.pop(eio_sid, None)
         sock = self.eio.sockets.get(eio_sid)
         if sock is not None:
             sock.close(wait=False, reason=self.reason.TRANSPORT_ERROR)
-
 
 
 class _EventletTask:

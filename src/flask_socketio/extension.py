@@ -1,6 +1,7 @@
 """The ``SocketIO`` extension object: configuration and handler dispatch."""
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from typing import Any, Callable, Optional
@@ -10,7 +11,7 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError as _RefusedError
 
 from . import serving
-from ._engine import Server
+from ._engine import HandlerTypeError, Server
 from .middleware import SocketIOMiddleware
 from .queues import client_manager_for
 from .sessions import handler_context, save_flask_session
@@ -27,28 +28,43 @@ class _FlaskJSON:
     def __init__(self, app):
         self.app = app
 
+    def _own_context(self):
+        return (flask.has_app_context()
+                and flask.current_app._get_current_object() is self.app)
+
     def dumps(self, *args, **kwargs):
-        if flask.has_app_context():
+        if self._own_context():
             return flask.json.dumps(*args, **kwargs)
         with self.app.app_context():
             return flask.json.dumps(*args, **kwargs)
 
     def loads(self, *args, **kwargs):
-        if flask.has_app_context():
+        if self._own_context():
             return flask.json.loads(*args, **kwargs)
         with self.app.app_context():
             return flask.json.loads(*args, **kwargs)
 
 
-def _takes_argument(handler: Callable) -> bool:
-    """Whether ``handler`` accepts one positional argument (connect handlers
-    may take ``auth``, disconnect handlers ``reason``; both are optional)."""
+def _inspect_takes_argument(handler: Callable) -> bool:
     try:
         params = inspect.signature(handler).parameters.values()
     except (TypeError, ValueError):
         return True
     return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
                           p.VAR_POSITIONAL) for p in params)
+
+
+_cached_takes_argument = functools.lru_cache(maxsize=1024)(
+    _inspect_takes_argument)
+
+
+def _takes_argument(handler: Callable) -> bool:
+    """Whether ``handler`` accepts one positional argument (connect handlers
+    may take ``auth``, disconnect handlers ``reason``; both are optional)."""
+    try:
+        return _cached_takes_argument(handler)
+    except TypeError:  # unhashable callable
+        return _inspect_takes_argument(handler)
 
 
 class SocketIO:
@@ -143,19 +159,24 @@ class SocketIO:
         any_event = message == '*'
         any_namespace = namespace == '*'
 
-        def dispatch(*args):
-            event = None
-            if any_event:
-                event, *args = args
-            real_ns = namespace
-            if any_namespace:
-                real_ns, *args = args
-            sid, *args = args
-            if any_event:
-                args = [event, *args]
-            return self._handle_event(handler, message, real_ns, sid, *args)
-        dispatch.__name__ = getattr(handler, '__name__', 'handler')
-        return dispatch
+        if not any_event and not any_namespace:
+            def dispatch(sid, *args):
+                return self._handle_event(handler, message, namespace, sid,
+                                          *args)
+        else:
+            def dispatch(*args):
+                event = None
+                if any_event:
+                    event, *args = args
+                real_ns = namespace
+                if any_namespace:
+                    real_ns, *args = args
+                sid, *args = args
+                if any_event:
+                    args = [event, *args]
+                return self._handle_event(handler, message, real_ns, sid,
+                                          *args)
+        return functools.update_wrapper(dispatch, handler)
 
     def on_error(self, namespace: Optional[str] = None):
         """Decorator for the error handler of ``namespace``."""
@@ -212,7 +233,7 @@ class SocketIO:
         arguments.
         """
         namespace = namespace or '/'
-        to = to if to is not None else room
+        to = to or room
         if not include_self and not skip_sid:
             skip_sid = flask.request.sid
         if callback is not None:
@@ -224,7 +245,7 @@ class SocketIO:
              to=None, room=None, timeout: int = 60, **kwargs):
         """Emit to one client and wait for its acknowledgement; returns the
         acknowledgement's arguments (one value, or a list of several)."""
-        to = to if to is not None else room
+        to = to or room
         return self.server.call(event, _payload(args),
                                 namespace=namespace or '/', to=to,
                                 timeout=timeout, **kwargs)
@@ -233,6 +254,8 @@ class SocketIO:
              to=None, callback: Optional[Callable] = None,
              include_self: bool = True, skip_sid=None, **kwargs) -> None:
         """Send a ``message`` (or, with ``json=True``, a ``json``) event."""
+        if not include_self:
+            skip_sid = flask.request.sid  # as Flask-SocketIO's send() does
         self.emit('json' if json else 'message', data, namespace=namespace,
                   to=to, include_self=include_self, skip_sid=skip_sid,
                   callback=callback, **kwargs)
@@ -322,6 +345,8 @@ class SocketIO:
                             raise
                         exc = reraised
                 if error_handler is None:
+                    if message == 'connect' and isinstance(exc, TypeError):
+                        raise HandlerTypeError(str(exc)) from exc
                     raise
                 # a class-based namespace's error() method comes last
                 return error_handler(exc)

@@ -11,6 +11,7 @@ that ``stop()`` can end ``run()`` from any handler.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 
@@ -22,10 +23,10 @@ _SSL_ARGS = ('keyfile', 'certfile', 'server_side', 'cert_reqs', 'ssl_version',
 
 
 def _address(app, host, port):
-    server_name = app.config.get('SERVER_NAME')
     if host is None:
-        host = server_name.split(':')[0] if server_name else '127.0.0.1'
+        host = '127.0.0.1'
     if port is None:
+        server_name = app.config.get('SERVER_NAME')
         if server_name and ':' in server_name:
             port = int(server_name.rsplit(':', 1)[1])
         else:
@@ -42,18 +43,26 @@ def run(socketio, app, host=None, port=None, **kwargs):
     extra_files = kwargs.pop('extra_files', None)
     if extra_files:
         reloader_options['extra_files'] = extra_files
+    # the options app.run() / run_simple() take besides make_server's
+    for option, name in (('reloader_type', 'reloader_type'),
+                         ('reloader_interval', 'interval'),
+                         ('exclude_patterns', 'exclude_patterns')):
+        if option in kwargs:
+            reloader_options[name] = kwargs.pop(option)
+    use_debugger = kwargs.pop('use_debugger', debug)
+    use_evalex = kwargs.pop('use_evalex', True)
     allow_unsafe_werkzeug = kwargs.pop('allow_unsafe_werkzeug', False)
 
     app.debug = debug
-    if debug and socketio.sockio_mw is not None:
+    if use_debugger and socketio.sockio_mw is not None:
         # the debugger goes between the Socket.IO middleware and the app
         from werkzeug.debug import DebuggedApplication
         socketio.sockio_mw.wsgi_app = DebuggedApplication(
-            socketio.sockio_mw.wsgi_app, evalex=True)
+            socketio.sockio_mw.wsgi_app, evalex=use_evalex)
 
     mode = socketio.server.eio.async_mode
     if mode == 'threading':
-        serve = _threading_server(socketio, app, host, port, log_output,
+        serve = _threading_server(socketio, app, host, port,
                                   allow_unsafe_werkzeug, kwargs)
     elif mode == 'eventlet':
         serve = _eventlet_server(socketio, app, host, port, log_output, kwargs)
@@ -83,8 +92,11 @@ def stop(socketio):
     socketio.server.start_background_task(stopper)
 
 
-def _threading_server(socketio, app, host, port, log_output,
-                      allow_unsafe_werkzeug, kwargs):
+def _threading_server(socketio, app, host, port, allow_unsafe_werkzeug,
+                      kwargs):
+    """Werkzeug, as ``app.run()`` would start it (it logs every request,
+    whatever ``log_output`` says, as with Flask-SocketIO), but kept at hand
+    for ``stop()``."""
     from werkzeug.serving import (WSGIRequestHandler, is_running_from_reloader,
                                   make_server)
     if not sys.stdin or not sys.stdin.isatty():
@@ -96,12 +108,16 @@ def _threading_server(socketio, app, host, port, log_output,
         log.warning('Werkzeug appears to be used in a production '
                     'deployment. Consider switching to a production web '
                     'server instead.')
+    if kwargs.pop('load_dotenv', True) and \
+            os.environ.get('FLASK_RUN_FROM_CLI') != 'true':
+        from flask.cli import load_dotenv
+        load_dotenv()  # .env/.flaskenv, when python-dotenv is installed
+    static_files = kwargs.pop('static_files', None)
+    if static_files:
+        from werkzeug.middleware.shared_data import SharedDataMiddleware
+        app = SharedDataMiddleware(app, static_files)
 
     class Handler(WSGIRequestHandler):
-        def log_request(self, *args, **kw):
-            if log_output:
-                super().log_request(*args, **kw)
-
         def run_wsgi(self):
             try:
                 super().run_wsgi()
