@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 import websocket
-from flask import Flask, request
+from flask import Flask
 
 from flask_socketio import SocketIO, emit
 

@@ -15,7 +15,7 @@ import engineio.packet as ep
 import engineio.payload as epl
 import pytest
 import socketio.packet as sp
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import require
@@ -181,7 +181,7 @@ def test_nonfinite_floats_keep_their_meaning(codec):
 
 @pytest.mark.parametrize('data', [
     ['big', 2**64, -2**63 - 1, 10**40],         # beyond 64 bits
-    ['keys', {1: 'a', True: 'b', None: 'c'}],   # non-string keys
+    ['keys', {1: 'a', 2.5: 'b', None: 'c'}],    # non-string keys
     ['lone', '\ud800x'],                        # lone surrogate
     ['sub', type('S', (str,), {})('s'), type('D', (dict,), {})(a=1)],
 ])
@@ -237,7 +237,7 @@ def _outcome(build, text):
             pkt.add_attachment(b'blob')
         return ('ok', pkt.packet_type, pkt.namespace, pkt.id,
                 json.dumps(pkt.data, default=repr))
-    except ValueError as exc:
+    except ValueError:
         return ('ValueError',)
     except Exception as exc:  # anything else is a bug
         return ('unexpected', type(exc).__name__, str(exc))
