@@ -12,6 +12,8 @@ cpdef bint long_digit_run(str text)
 
 cpdef object dump_compact(object obj)
 
+cpdef object _or_text(object obj, object default)
+
 cpdef object load_text(object text)
 
 cdef bint _is_digit(Py_UCS4 ch)

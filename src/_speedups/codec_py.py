@@ -113,12 +113,20 @@ def dumps(obj, **kwargs):
 
 def dump_compact(obj):
     """``json.dumps(obj, separators=(',', ':'))``, through orjson."""
+    text = _or_text(obj, _refuse)
+    return _std_dumps(obj) if text is None else text
+
+
+def _or_text(obj, default):
+    """orjson's compact text for ``obj``, or None where the standard library
+    must decide (a value orjson refuses, or a NaN/infinity it would turn
+    into ``null``)."""
     try:
-        out = _or_dumps(obj, _refuse, _OR_OPTIONS)
+        out = _or_dumps(obj, default, _OR_OPTIONS)
     except TypeError:
-        return _std_dumps(obj)
+        return None
     if b'null' in out and has_nonfinite(obj):
-        return _std_dumps(obj)
+        return None
     return out.decode()
 
 
@@ -210,12 +218,9 @@ def _deconstruct(data, attachments: list, depth=0):
 def _dump_payload(data):
     """``data`` as compact JSON text plus its binary attachments."""
     hook = _Attachments()
-    try:
-        out = _or_dumps(data, hook, _OR_OPTIONS)
-    except TypeError:
-        out = None
-    if out is not None and not (b'null' in out and has_nonfinite(data)):
-        return out.decode(), hook.items
+    text = _or_text(data, hook)
+    if text is not None:
+        return text, hook.items
     attachments = []
     return _std_dumps(_deconstruct(data, attachments)), attachments
 
