@@ -2,6 +2,7 @@
 (``socketio.packet.Packet`` on the standard json module) against this
 project's pure-Python and compiled codecs, in the same run."""
 import json
+import marshal
 
 import pytest
 import socketio.packet as sp
@@ -49,6 +50,18 @@ def test_decode(benchmark, payload, impl):
         return pkt
     pkt = benchmark(decode)
     assert pkt.data == PAYLOADS[payload]
+
+
+@pytest.mark.parametrize('impl', ['floor'])
+@pytest.mark.parametrize('payload', ['small', '1kb', 'list100'])
+def test_decode_floor(benchmark, payload, impl):
+    """What no decoder can beat: building the same objects with no text to
+    parse (``marshal.loads``, CPython's cheapest deserializer, of the
+    objects the standard library decodes, so no string is shared)."""
+    benchmark.group = f'decode {payload}'
+    data = json.loads(json.dumps(PAYLOADS[payload]))
+    blob = marshal.dumps(data)
+    assert benchmark(marshal.loads, blob) == PAYLOADS[payload]
 
 
 JSON = {'stdlib': (lambda o: json.dumps(o, separators=(',', ':')),

@@ -8,7 +8,7 @@ import socketio
 import werkzeug.test
 from engineio import socket as eio_socket
 
-from flask_socketio._engine import Server
+from flask_socketio._engine import FanOut, Server, with_fan_out
 
 
 def _params(func):
@@ -86,3 +86,21 @@ def test_send_eio_packet_hook_and_eventlet_task_handle():
     origin = importlib.util.find_spec('engineio.async_drivers.eventlet').origin
     with open(origin) as f:
         assert 'self.g = spawn(' in f.read()
+
+
+def test_fan_out_seams():
+    # FanOut replaces socketio.Manager.emit (same signature) and queues on
+    # engineio sockets directly, as engineio's send_packet does
+    assert _params(FanOut.emit) == _params(socketio.Manager.emit)
+    assert _params(eio_socket.Socket.send) == ['self', 'pkt']
+    assert 'socket.send(pkt)' in inspect.getsource(engineio.Server.send_packet)
+    # pub/sub managers hand local delivery to the next class's emit, which
+    # with_fan_out makes FanOut's
+    assert 'super().emit(' in inspect.getsource(socketio.PubSubManager.emit)
+    assert 'super().emit(' in inspect.getsource(
+        socketio.PubSubManager._handle_emit)
+    for base in (socketio.RedisManager, socketio.KombuManager,
+                 socketio.KafkaManager, socketio.ZmqManager):
+        mro = with_fan_out(base).__mro__
+        assert mro.index(socketio.PubSubManager) < mro.index(FanOut) \
+            < mro.index(socketio.Manager)

@@ -290,13 +290,13 @@ def test_rediss_url_selects_redis_manager():
     channel = unique_channel('tls')
     app = flask.Flask(__name__)
     server = SocketIO(app, message_queue=url, channel=channel).server
-    assert type(server.manager) is sio_lib.RedisManager
+    assert isinstance(server.manager, sio_lib.RedisManager)
     assert server.manager.redis_url == url
     assert server.manager.channel == channel
     assert server.manager.write_only is False
 
     emitter = SocketIO(message_queue=url, channel=channel).server
-    assert type(emitter.manager) is sio_lib.RedisManager
+    assert isinstance(emitter.manager, sio_lib.RedisManager)
     assert emitter.manager.redis_url == url
     assert emitter.manager.write_only is True
 
@@ -310,7 +310,7 @@ def test_default_channel_and_app_factory(redis_url):
     factory = SocketIO()
     channel = unique_channel('factory')
     factory.init_app(app, message_queue=redis_url, channel=channel)
-    assert type(factory.server.manager) is sio_lib.RedisManager
+    assert isinstance(factory.server.manager, sio_lib.RedisManager)
     assert factory.server.manager.channel == channel
     assert factory.server.manager.write_only is False
     assert app.extensions['socketio'] is factory

@@ -26,3 +26,4 @@ COMPILED = implementation == 'compiled'
 Packet = codec.Packet
 EioPacket = codec.EioPacket
 EioPayload = codec.EioPayload
+fan_out = codec.fan_out

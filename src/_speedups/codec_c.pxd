@@ -32,6 +32,9 @@ cpdef tuple decode_packet(object encoded)
 
 cpdef object reconstruct(object data, list attachments, Py_ssize_t depth=*)
 
+cpdef object fan_out(dict sockets, object participants, object skip,
+                      list packets)
+
 cpdef object encode_eio(object packet_type, object data, bint b64)
 
 @cython.locals(text=str, first=Py_UCS4, second=Py_UCS4, packet_type=int)

@@ -340,6 +340,27 @@ def reconstruct(data, attachments: list, depth=0):
     return data
 
 
+# -- broadcast fan-out ------------------------------------------------------
+
+def fan_out(sockets, participants, skip, packets):
+    """Queue ``packets`` (Engine.IO packets, encoded once and shared) on the
+    socket of every participant, a ``(sid, eio_sid)`` pair, whose sid is not
+    in ``skip``; return the eio_sids that had no open socket, or None."""
+    missing = None
+    for sid, eio_sid in participants:
+        if sid in skip:
+            continue
+        sock = sockets.get(eio_sid)
+        if sock is None or sock.closed:
+            if missing is None:
+                missing = []
+            missing.append(eio_sid)
+            continue
+        for pkt in packets:
+            sock.send(pkt)
+    return missing
+
+
 # -- Engine.IO packets and polling payloads ---------------------------------
 
 def encode_eio(packet_type, data, b64):

@@ -19,6 +19,11 @@ What the subclass adds to ``socketio.Server``:
   by default; when a ``json`` module is given, python-socketio's class,
   subclassed per server instead of python-socketio's process-wide class
   attribute, so two servers in one process never share a JSON module.
+- *Delivery on the compiled core*: the ``FanOut`` client manager (also
+  slotted under the pub/sub managers by ``with_fan_out``) encodes and
+  frames an emit once and queues it on each recipient's Engine.IO socket
+  through ``_speedups.fan_out``; other sends are framed by the core's
+  ``EioPacket`` too.
 - *Repairs* of the engine, each described where it is made: binary
   broadcasts to clients on mixed transports (``_send_eio_packet``), an
   Engine.IO ``disconnect`` that cannot hang the request that called it
@@ -26,6 +31,7 @@ What the subclass adds to ``socketio.Server``:
 """
 from __future__ import annotations
 
+import functools
 import logging
 
 import engineio
@@ -100,6 +106,8 @@ class Server(socketio.Server):
             if json is None and serializer == 'default':
                 # the compiled core (or its pure twin): same packets, faster
                 serializer = _speedups.Packet
+            if kwargs.get('client_manager') is None:
+                kwargs['client_manager'] = FanOut()
             super().__init__(json=json, serializer=serializer, **kwargs)
         logger.debug('flask_socketio: %s codec, packet class %s.%s',
                      _speedups.implementation, self.packet_class.__module__,
@@ -147,16 +155,28 @@ class Server(socketio.Server):
         return super().call(event, data=data, to=to, sid=sid,
                             namespace=namespace, timeout=timeout, **kwargs)
 
+    def _send_packet(self, eio_sid, pkt):
+        # framed by the compiled core rather than engineio's packet class
+        encoded = pkt.encode()
+        send = self.eio.send_packet
+        if isinstance(encoded, list):
+            for part in encoded:
+                send(eio_sid, _speedups.EioPacket(eio_packet.MESSAGE, part))
+        else:
+            send(eio_sid, _speedups.EioPacket(eio_packet.MESSAGE, encoded))
+
     def _send_eio_packet(self, eio_sid, eio_pkt):
-        # python-socketio encodes a broadcast once and hands the same
-        # Engine.IO packet objects to every recipient, while python-engineio
-        # caches a packet's first encoding whatever the transport: raw bytes
-        # for WebSocket, base64 text for polling.  A binary attachment
-        # encoded first for a WebSocket client then breaks the payload of a
-        # polling client (TypeError, HTTP 500, events lost).  Binary packets
-        # (attachments only) get a fresh copy per recipient; text packets
-        # encode the same on both transports and stay shared.
-        if eio_pkt.binary:
+        # Reached only from a client manager other than FanOut (one given
+        # as client_manager=).  python-socketio encodes a broadcast once and
+        # hands the same Engine.IO packet objects to every recipient, while
+        # python-engineio caches a packet's first encoding whatever the
+        # transport: raw bytes for WebSocket, base64 text for polling.  A
+        # binary attachment encoded first for a WebSocket client then breaks
+        # the payload of a polling client (TypeError, HTTP 500, events lost).
+        # Such packets get a fresh copy per recipient; the compiled core's
+        # EioPacket never caches binary encodings, text encodes the same on
+        # both transports.
+        if eio_pkt.binary and not isinstance(eio_pkt, _speedups.EioPacket):
             eio_pkt = type(eio_pkt)(eio_pkt.packet_type, eio_pkt.data)
         super()._send_eio_packet(eio_sid, eio_pkt)
 
@@ -260,6 +280,61 @@ class Server(socketio.Server):
         sock = self.eio.sockets.get(eio_sid)
         if sock is not None:
             sock.close(wait=False, reason=self.reason.TRANSPORT_ERROR)
+
+
+class FanOut(socketio.Manager):
+    """The client manager's delivery of an emit, on the compiled core: the
+    packet is encoded and framed once, then queued straight on each
+    recipient's Engine.IO socket (``_speedups.fan_out``).
+
+    Pub/sub managers deliver locally through ``super().emit``, so
+    :func:`with_fan_out` slots this class under theirs.
+    """
+
+    def emit(self, event, data, namespace, room=None, skip_sid=None,
+             callback=None, to=None, **kwargs):
+        if callback:
+            # each recipient gets its own ack id: there is nothing to share
+            return super().emit(event, data, namespace, room=room,
+                                skip_sid=skip_sid, callback=callback, to=to,
+                                **kwargs)
+        if namespace not in self.rooms:
+            return
+        if isinstance(data, tuple):
+            data = [event, *data]
+        elif data is not None:
+            data = [event, data]
+        else:
+            data = [event]
+        encoded = self.server.packet_class(
+            sio_packet.EVENT, namespace=namespace, data=data).encode()
+        if isinstance(encoded, list):
+            packets = [_speedups.EioPacket(eio_packet.MESSAGE, part)
+                       for part in encoded]
+        else:
+            packets = [_speedups.EioPacket(eio_packet.MESSAGE, encoded)]
+        sockets = self.server.eio.sockets
+        missing = _speedups.fan_out(
+            sockets, self.get_participants(namespace, to or room),
+            skip_sid if isinstance(skip_sid, list) else [skip_sid], packets)
+        for eio_sid in missing or ():
+            # as engineio's send_packet: forget a closed socket, say so
+            sock = sockets.get(eio_sid)
+            if sock is not None and sock.closed:
+                del sockets[eio_sid]
+            self.server.eio.logger.warning('Cannot send to sid %s', eio_sid)
+
+
+@functools.cache
+def with_fan_out(manager_class: type) -> type:
+    """``manager_class`` (a ``socketio.Manager`` subclass) with
+    :class:`FanOut` under it: its method resolution order then runs
+    FanOut's ``emit`` wherever the class hands delivery to
+    ``socketio.Manager``."""
+    if issubclass(manager_class, FanOut):
+        return manager_class
+    return type(manager_class.__name__, (manager_class, FanOut),
+                {'__module__': __name__})
 
 
 class _EventletTask:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socketio
 
+from ._engine import with_fan_out
+
 
 def client_manager_for(url: str, channel: str = 'flask-socketio',
                        write_only: bool = False):
@@ -17,4 +19,5 @@ def client_manager_for(url: str, channel: str = 'flask-socketio',
         manager_class = socketio.ZmqManager
     else:
         manager_class = socketio.KombuManager
-    return manager_class(url, channel=channel, write_only=write_only)
+    return with_fan_out(manager_class)(url, channel=channel,
+                                       write_only=write_only)
