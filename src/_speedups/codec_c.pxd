@@ -3,8 +3,9 @@
 # stages both as flask_socketio/_speedups/codec_c.{py,pxd}, where Cython
 # looks for this file.
 cimport cython
+from libc.string cimport memchr, memcmp
 
-cpdef bint has_nonfinite(object obj, Py_ssize_t depth=*)
+cpdef bint has_odd_float(object obj, Py_ssize_t depth=*)
 
 @cython.locals(step=Py_ssize_t, end=Py_ssize_t, pos=Py_ssize_t,
                lo=Py_ssize_t, hi=Py_ssize_t)
@@ -13,6 +14,22 @@ cpdef bint long_digit_run(str text)
 cpdef object dump_compact(object obj)
 
 cpdef object _or_text(object obj, object default)
+
+@cython.locals(end=Py_ssize_t, flags=int)
+cpdef int _scan_output(bytes out)
+
+@cython.locals(src=cython.p_uchar, dst=cython.p_uchar, end=Py_ssize_t,
+               size=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, c=cython.uchar,
+               n=cython.uint)
+cpdef str _escape_utf8(bytes out)
+
+@cython.locals(hexd=cython.p_char)
+cdef Py_ssize_t _put_escape(unsigned char *dst, Py_ssize_t j, unsigned int n)
+
+@cython.locals(second=cython.uchar, pos=Py_ssize_t, start=Py_ssize_t,
+               hit=cython.p_void)
+cdef bint _find(const unsigned char *data, Py_ssize_t end, const char *mark,
+                Py_ssize_t size)
 
 cpdef object load_text(object text)
 

@@ -13,9 +13,10 @@ python-socketio's own classes):
   meaning; anything else (other options, ints beyond 64 bits, non-string
   keys, str/int/dict/list subclasses, non-finite floats, lone surrogates)
   goes to the standard library, so whatever encodes on stock encodes here.
-  The output decodes to the same values as stock's; it is byte-identical
-  for ASCII text without floats (orjson writes non-ASCII as UTF-8 rather
-  than ``\\uXXXX`` escapes, and a few floats in shorter notation).
+  The output is byte-identical to the standard library's (so packets are
+  to python-socketio's): what orjson writes as UTF-8 is escaped the way the
+  standard library escapes it, and data with a float orjson writes
+  differently (below 1e-4, or not finite) goes to the standard library.
 - ``loads`` returns exactly what the standard library returns (integers
   beyond 64 bits stay integers), and raises ``ValueError`` for bad input.
 - Bad packets raise ``ValueError``, never anything else.
@@ -23,7 +24,9 @@ python-socketio's own classes):
 import base64
 import binascii
 import json as _std_json
+import re
 import sys
+from json.encoder import encode_basestring_ascii as _std_escape_ascii
 
 import orjson
 from engineio import json as _eio_json
@@ -70,6 +73,11 @@ _COMPACT = (',', ':')
 _or_dumps = orjson.dumps
 _or_loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
+_INF = float('inf')
+#: what the standard library escapes in ASCII mode, beyond ASCII controls
+_NOT_ASCII = re.compile('[^\\x00-\\x7e]+')
+_MAYBE_ODD_FLOAT = 1
+_ESCAPES = 2
 
 
 # -- JSON -------------------------------------------------------------------
@@ -82,22 +90,30 @@ def _too_deep():
     raise RecursionError('maximum nesting depth exceeded')
 
 
-def has_nonfinite(obj, depth=0):
-    """Whether a NaN or infinity hides in ``obj`` (orjson writes them as
-    ``null``, the standard library as ``NaN``/``Infinity``)."""
+def has_odd_float(obj, depth=0):
+    """Whether ``obj`` holds a float orjson writes unlike the standard
+    library: NaN and infinities (orjson: ``null``), and magnitudes below
+    1e-4 (orjson: ``0.00001``, ``2.5e-7``; the standard library: ``1e-05``,
+    ``2.5e-07``)."""
     if type(obj) is float:
-        return obj != obj or obj in (float('inf'), float('-inf'))
+        return obj != obj or obj in (_INF, -_INF) or 0.0 < abs(obj) < 1e-4
     if depth > MAX_DEPTH:
         _too_deep()
     if type(obj) is list or type(obj) is tuple:
         for item in obj:
-            if has_nonfinite(item, depth + 1):
+            if has_odd_float(item, depth + 1):
                 return True
     elif type(obj) is dict:
         for item in obj.values():
-            if has_nonfinite(item, depth + 1):
+            if has_odd_float(item, depth + 1):
                 return True
     return False
+
+
+def _ascii_escapes(match):
+    # the standard library's own escaping of a run of non-ASCII characters
+    # (and DEL), its quotes stripped
+    return _std_escape_ascii(match.group())[1:-1]
 
 
 def _std_dumps(obj):
@@ -118,16 +134,128 @@ def dump_compact(obj):
 
 
 def _or_text(obj, default):
-    """orjson's compact text for ``obj``, or None where the standard library
-    must decide (a value orjson refuses, or a NaN/infinity it would turn
-    into ``null``)."""
+    """orjson's compact text for ``obj``, made byte-identical to the standard
+    library's (``ensure_ascii``), or None where the standard library must
+    write it (a value orjson refuses, or a float orjson writes otherwise)."""
     try:
         out = _or_dumps(obj, default, _OR_OPTIONS)
     except TypeError:
         return None
-    if b'null' in out and has_nonfinite(obj):
+    flags = _scan_output(out)
+    if flags & _MAYBE_ODD_FLOAT and has_odd_float(obj):
         return None
+    if flags & _ESCAPES:
+        # such characters are only ever inside strings: escaping them all
+        # is escaping the strings
+        return _escape_utf8(out)
     return out.decode()
+
+
+def _scan_output(out):
+    """What orjson's output needs: ``_MAYBE_ODD_FLOAT`` if it shows ``null``,
+    ``e-`` or ``0.0000`` (an odd float's marks, or a string's: the walk then
+    decides), ``_ESCAPES`` if it holds bytes the standard library escapes
+    (non-ASCII, DEL)."""
+    end = len(out)
+    flags = _ESCAPES if not out.isascii() or _find(out, end, b'\x7f', 1) \
+        else 0
+    if _find(out, end, b'e-', 2) or _find(out, end, b'null', 4) \
+            or _find(out, end, b'0.0000', 6):
+        flags |= _MAYBE_ODD_FLOAT
+    return flags
+
+
+def _find(data, end, mark, size):
+    """Whether ``mark`` (``size`` bytes) is in ``data`` (``end`` bytes).
+
+    Compiled: memchr() for the mark's second byte (the rarest in JSON of
+    each mark searched here), then a comparison; no buffer protocol, no
+    allocation.
+    """
+    if not COMPILED:
+        return mark in data
+    second = mark[size > 1]
+    pos = size > 1
+    while pos < end:
+        hit = memchr(data + pos, second, end - pos)
+        if hit == cython.NULL:
+            return False
+        pos = cython.cast(cython.p_uchar, hit) - data
+        start = pos - (size > 1)
+        if start + size <= end and memcmp(data + start, mark, size) == 0:
+            return True
+        pos += 1
+    return False
+
+
+def _escape_utf8(out):
+    """``out``, orjson's UTF-8, as text with every character beyond ASCII,
+    and DEL, escaped as the standard library's ``ensure_ascii`` does
+    (``\\u00e9``; a surrogate pair beyond the BMP)."""
+    if not COMPILED:
+        return _NOT_ASCII.sub(_ascii_escapes, out.decode())
+    src = out  # compiled: the buffers themselves, read and written in C
+    end = len(out)
+    size = 0
+    i = 0
+    while i < end:  # orjson writes valid UTF-8: lead bytes give lengths
+        c = src[i]
+        if c < 0x7f:
+            size += 1
+            i += 1
+        elif c < 0xc0:  # DEL (no character starts with a continuation byte)
+            size += 6
+            i += 1
+        elif c < 0xe0:
+            size += 6
+            i += 2
+        elif c < 0xf0:
+            size += 6
+            i += 3
+        else:
+            size += 12
+            i += 4
+    buf = bytearray(size)
+    dst = buf
+    i = 0
+    j = 0
+    while i < end:
+        c = src[i]
+        if c < 0x7f:
+            dst[j] = c
+            j += 1
+            i += 1
+            continue
+        if c < 0xc0:
+            n = c
+            i += 1
+        elif c < 0xe0:
+            n = ((c & 0x1f) << 6) | (src[i + 1] & 0x3f)
+            i += 2
+        elif c < 0xf0:
+            n = (((c & 0x0f) << 12) | ((src[i + 1] & 0x3f) << 6)
+                 | (src[i + 2] & 0x3f))
+            i += 3
+        else:
+            n = (((c & 0x07) << 18) | ((src[i + 1] & 0x3f) << 12)
+                 | ((src[i + 2] & 0x3f) << 6) | (src[i + 3] & 0x3f)) - 0x10000
+            j = _put_escape(dst, j, 0xd800 | (n >> 10))
+            n = 0xdc00 | (n & 0x3ff)
+            i += 4
+        j = _put_escape(dst, j, n)
+    return buf.decode('ascii')
+
+
+def _put_escape(dst, j, n):
+    """Write ``\\uXXXX`` (lowercase hex) for ``n`` at ``dst[j]``."""
+    hexd = b'0123456789abcdef'
+    dst[j] = 92  # backslash
+    dst[j + 1] = 117  # u
+    dst[j + 2] = hexd[(n >> 12) & 15]
+    dst[j + 3] = hexd[(n >> 8) & 15]
+    dst[j + 4] = hexd[(n >> 4) & 15]
+    dst[j + 5] = hexd[n & 15]
+    return j + 6
 
 
 def long_digit_run(text):
