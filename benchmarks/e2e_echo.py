@@ -11,11 +11,11 @@ this script) do sequential ``call()`` round trips for a bounded time.  The
 output is round trips per second for each run and the ratio of the means.
 """
 import argparse
-import socket
-import subprocess
 import sys
 import threading
 import time
+
+from _e2e import compare, serving
 
 SERVER = '''
 import sys
@@ -31,32 +31,9 @@ sio.run(app, port=int(sys.argv[1]), allow_unsafe_werkzeug=True)
 PAYLOAD = {'user': 'ann', 'text': 'hello there', 'items': list(range(20))}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(('127.0.0.1', port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f'no server on port {port}')
-
-
 def measure(python, clients, seconds):
     import socketio
-    port = free_port()
-    server = subprocess.Popen([python, '-c', SERVER, str(port)],
-                              stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    try:
-        wait_for(port)
+    with serving(python, SERVER) as port:
         peers = []
         for _ in range(clients):
             peer = socketio.Client()
@@ -81,9 +58,6 @@ def measure(python, clients, seconds):
         for peer in peers:
             peer.disconnect()
         return rate
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def main():
@@ -94,15 +68,8 @@ def main():
     parser.add_argument('--seconds', type=float, default=8)
     parser.add_argument('--rounds', type=int, default=2)
     args = parser.parse_args()
-    rates = {'stock': [], 'ours': []}
-    for _ in range(args.rounds):
-        for name in ('stock', 'ours'):
-            rate = measure(getattr(args, name), args.clients, args.seconds)
-            rates[name].append(rate)
-            print(f'{name:5} {rate:8.0f} round trips/s', flush=True)
-    mean = {k: sum(v) / len(v) for k, v in rates.items()}
-    print(f'ours / stock: {mean["ours"] / mean["stock"]:.2f}')
-
+    compare(lambda python: measure(python, args.clients, args.seconds),
+            args.ours, args.stock, args.rounds, 'round trips/s')
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -55,9 +55,9 @@ def test_decode(benchmark, payload, impl):
 @pytest.mark.parametrize('impl', ['floor'])
 @pytest.mark.parametrize('payload', ['small', '1kb', 'list100'])
 def test_decode_floor(benchmark, payload, impl):
-    """What no decoder can beat: building the same objects with no text to
-    parse (``marshal.loads``, CPython's cheapest deserializer, of the
-    objects the standard library decodes, so no string is shared)."""
+    """A practical ceiling for any decoder: building the same objects with
+    no text to parse (``marshal.loads``, CPython's cheapest deserializer,
+    of the objects the standard library decodes, so no string is shared)."""
     benchmark.group = f'decode {payload}'
     data = json.loads(json.dumps(PAYLOADS[payload]))
     blob = marshal.dumps(data)

@@ -1,6 +1,7 @@
 """Delivery of an emit: ``_speedups.fan_out`` (compiled and pure) and the
 ``FanOut`` client manager on it, against Engine.IO sockets that record what
 they are handed (the end-to-end tests cover real transports)."""
+import json
 import logging
 
 import pytest
@@ -22,9 +23,11 @@ class Recorder:
 
     def __init__(self, closed=False):
         self.closed = closed
+        self.packets = []
         self.sent = []
 
     def send(self, pkt):
+        self.packets.append(pkt)
         self.sent.append((pkt.packet_type, pkt.encode()))
 
 
@@ -76,6 +79,7 @@ def _received(server, n):
 
 def test_the_default_client_manager_is_fan_out():
     assert type(_server().manager) is FanOut
+    assert type(_server(json=json).manager) is FanOut
     custom = socketio.Manager()
     assert _server(client_manager=custom).manager is custom
 
@@ -102,8 +106,11 @@ def test_binary_emit_is_encoded_once_for_every_recipient():
     frames = ['451-["ev",{"blob":{"_placeholder":true,"num":0}}]', b'\xff']
     for n in range(1, 5):
         assert _received(server, n) == frames
-    sent = [server.eio.sockets[f'e{n}'].sent for n in range(1, 5)]
-    assert all(s == sent[0] for s in sent)
+    # the very same packet objects: framed once, whatever the transport
+    first = server.eio.sockets['e1'].packets
+    for n in range(2, 5):
+        assert all(mine is theirs for mine, theirs in
+                   zip(server.eio.sockets[f'e{n}'].packets, first))
 
 
 def test_emit_with_callback_gives_each_recipient_its_own_id():

@@ -21,7 +21,7 @@ cpdef int _scan_output(bytes out)
 @cython.locals(src=cython.p_uchar, dst=cython.p_uchar, end=Py_ssize_t,
                size=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, c=cython.uchar,
                n=cython.uint)
-cpdef str _escape_utf8(bytes out)
+cdef str _escape_utf8(bytes out)
 
 @cython.locals(hexd=cython.p_char)
 cdef Py_ssize_t _put_escape(unsigned char *dst, Py_ssize_t j, unsigned int n)

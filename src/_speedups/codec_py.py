@@ -17,6 +17,8 @@ python-socketio's own classes):
   to python-socketio's): what orjson writes as UTF-8 is escaped the way the
   standard library escapes it, and data with a float orjson writes
   differently (below 1e-4, or not finite) goes to the standard library.
+  (``uuid.UUID`` and ``enum.Enum``, which the standard library refuses,
+  encode as orjson writes them.)
 - ``loads`` returns exactly what the standard library returns (integers
   beyond 64 bits stay integers), and raises ``ValueError`` for bad input.
 - Bad packets raise ``ValueError``, never anything else.
@@ -156,6 +158,11 @@ def _scan_output(out):
     ``e-`` or ``0.0000`` (an odd float's marks, or a string's: the walk then
     decides), ``_ESCAPES`` if it holds bytes the standard library escapes
     (non-ASCII, DEL)."""
+    if not COMPILED:
+        # interpreted, the same searches as bytes methods
+        return ((_MAYBE_ODD_FLOAT if b'null' in out or b'e-' in out
+                 or b'0.0000' in out else 0)
+                | (_ESCAPES if not out.isascii() or b'\x7f' in out else 0))
     end = len(out)
     flags = _ESCAPES if not out.isascii() or _find(out, end, b'\x7f', 1) \
         else 0
@@ -166,14 +173,9 @@ def _scan_output(out):
 
 
 def _find(data, end, mark, size):
-    """Whether ``mark`` (``size`` bytes) is in ``data`` (``end`` bytes).
-
-    Compiled: memchr() for the mark's second byte (the rarest in JSON of
-    each mark searched here), then a comparison; no buffer protocol, no
-    allocation.
-    """
-    if not COMPILED:
-        return mark in data
+    """Whether ``mark`` (``size`` bytes) is in ``data`` (``end`` bytes):
+    memchr() for the mark's second byte (the rarest in JSON of each mark
+    searched here), then a comparison.  Compiled build only (C pointers)."""
     second = mark[size > 1]
     pos = size > 1
     while pos < end:
@@ -215,6 +217,8 @@ def _escape_utf8(out):
         else:
             size += 12
             i += 4
+    if i != end:  # a truncated sequence: not orjson's, refuse as decode()
+        return out.decode()
     buf = bytearray(size)
     dst = buf
     i = 0
@@ -471,9 +475,11 @@ def reconstruct(data, attachments: list, depth=0):
 # -- broadcast fan-out ------------------------------------------------------
 
 def fan_out(sockets, participants, skip, packets):
-    """Queue ``packets`` (Engine.IO packets, encoded once and shared) on the
-    socket of every participant, a ``(sid, eio_sid)`` pair, whose sid is not
-    in ``skip``; return the eio_sids that had no open socket, or None."""
+    """Queue ``packets`` (a list of Engine.IO packets, encoded once and
+    shared) on the socket of every participant, a ``(sid, eio_sid)`` pair,
+    whose sid is not in ``skip``; return the eio_sids that had no open
+    socket, or None.  ``sockets`` is engineio's dict of them (the compiled
+    build takes exactly a dict and a list)."""
     missing = None
     for sid, eio_sid in participants:
         if sid in skip:

@@ -89,6 +89,8 @@ class Server(socketio.Server):
     """``socketio.Server`` with the behaviour described in the module doc."""
 
     def __init__(self, *, json=None, serializer='default', **kwargs):
+        if kwargs.get('client_manager') is None:
+            kwargs['client_manager'] = FanOut()
         if json is not None and serializer in ('default', sio_packet.Packet,
                                                _speedups.Packet):
             # a subclass carries the JSON module; python-socketio would set it
@@ -106,8 +108,6 @@ class Server(socketio.Server):
             if json is None and serializer == 'default':
                 # the compiled core (or its pure twin): same packets, faster
                 serializer = _speedups.Packet
-            if kwargs.get('client_manager') is None:
-                kwargs['client_manager'] = FanOut()
             super().__init__(json=json, serializer=serializer, **kwargs)
         logger.debug('flask_socketio: %s codec, packet class %s.%s',
                      _speedups.implementation, self.packet_class.__module__,
@@ -166,8 +166,8 @@ class Server(socketio.Server):
             send(eio_sid, _speedups.EioPacket(eio_packet.MESSAGE, encoded))
 
     def _send_eio_packet(self, eio_sid, eio_pkt):
-        # Reached only from a client manager other than FanOut (one given
-        # as client_manager=).  python-socketio encodes a broadcast once and
+        # Reached only from a client manager given as client_manager=
+        # (FanOut does not come here).  python-socketio encodes a broadcast once and
         # hands the same Engine.IO packet objects to every recipient, while
         # python-engineio caches a packet's first encoding whatever the
         # transport: raw bytes for WebSocket, base64 text for polling.  A
@@ -321,7 +321,7 @@ class FanOut(socketio.Manager):
             # as engineio's send_packet: forget a closed socket, say so
             sock = sockets.get(eio_sid)
             if sock is not None and sock.closed:
-                del sockets[eio_sid]
+                sockets.pop(eio_sid, None)  # engineio's service task races
             self.server.eio.logger.warning('Cannot send to sid %s', eio_sid)
 
 

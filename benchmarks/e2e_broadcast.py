@@ -1,0 +1,124 @@
+"""End-to-end broadcast fan-out: this package against stock Flask-SocketIO.
+
+    python benchmarks/e2e_broadcast.py OURS_PYTHON STOCK_PYTHON
+        [--clients 100] [--seconds 8] [--rounds 2] [--window 4]
+
+Each interpreter must have its ``flask_socketio`` installed (this project
+in one virtual environment, ``pip install flask-socketio`` in another).
+The same threading-mode app runs under each in turn, alternating, on
+127.0.0.1.  The load generator (this script: asyncio on uvloop, raw
+Engine.IO/Socket.IO over ``websockets``, so the clients cost little next to
+the server) connects ``--clients`` websocket clients; one of them sends
+``bcast`` events, each of which the server broadcasts to every client,
+keeping at most ``--window`` broadcasts undelivered.  The output is
+deliveries (messages received, all clients) per second for each run and
+the ratio of the means.  Needs ``pip install uvloop websockets``.
+"""
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+from _e2e import compare, serving
+
+SERVER = '''
+import sys
+from flask import Flask
+from flask_socketio import SocketIO, emit
+app = Flask(__name__)
+sio = SocketIO(app, async_mode='threading')
+@sio.on('bcast')
+def bcast(data):
+    emit('msg', data, broadcast=True)
+sio.run(app, port=int(sys.argv[1]), allow_unsafe_werkzeug=True)
+'''
+PAYLOAD = {'user': 'ann', 'room': 'lobby', 'text': 'hello everyone',
+           'n': 42}
+MAX_BROADCASTS = 200_000  # a bound on top of the time limit
+
+
+class Load:
+    def __init__(self, clients, window):
+        self.clients = clients
+        self.window = window
+        self.delivered = 0
+        self.progress = asyncio.Event()
+
+    async def client(self, url, ready, done):
+        import websockets
+        async with websockets.connect(url, max_size=None, compression=None,
+                                      ping_interval=None) as ws:
+            assert (await ws.recv())[0] == '0'  # Engine.IO open
+            await ws.send('40')                 # Socket.IO connect
+            assert (await ws.recv()).startswith('40')
+            ready.release()
+            while not done.is_set():
+                try:
+                    frame = await asyncio.wait_for(ws.recv(), 1)
+                except asyncio.TimeoutError:
+                    continue
+                if frame == '2':
+                    await ws.send('3')  # pong
+                elif frame.startswith('42["msg"'):
+                    self.delivered += 1
+                    self.progress.set()
+            return ws
+
+    async def run(self, port, seconds):
+        url = f'ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket'
+        ready = asyncio.Semaphore(0)
+        done = asyncio.Event()
+        tasks = [asyncio.ensure_future(self.client(url, ready, done))
+                 for _ in range(self.clients)]
+        for _ in range(self.clients):
+            await asyncio.wait_for(ready.acquire(), 30)
+        import websockets
+        frame = '42' + json.dumps(['bcast', PAYLOAD], separators=(',', ':'))
+        async with websockets.connect(url, compression=None,
+                                      ping_interval=None) as sender:
+            await sender.recv()
+            await sender.send('40')
+            await sender.recv()
+            start = time.monotonic()
+            stop = start + seconds
+            sent = 0
+            while time.monotonic() < stop and sent < MAX_BROADCASTS:
+                if self.delivered >= (sent - self.window) * self.clients:
+                    await sender.send(frame)
+                    sent += 1
+                    continue
+                self.progress.clear()
+                try:
+                    await asyncio.wait_for(self.progress.wait(), 1)
+                except asyncio.TimeoutError:
+                    pass
+            elapsed = time.monotonic() - start
+            delivered = self.delivered
+        done.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return delivered / elapsed
+
+
+def measure(python, clients, seconds, window):
+    import uvloop
+    with serving(python, SERVER) as port:
+        return uvloop.run(Load(clients, window).run(port, seconds))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('ours')
+    parser.add_argument('stock')
+    parser.add_argument('--clients', type=int, default=100)
+    parser.add_argument('--seconds', type=float, default=8)
+    parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--window', type=int, default=4)
+    args = parser.parse_args()
+    compare(lambda python: measure(python, args.clients, args.seconds,
+                                   args.window),
+            args.ours, args.stock, args.rounds, 'deliveries/s')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
