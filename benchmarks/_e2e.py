@@ -1,9 +1,12 @@
 """What the end-to-end benchmarks share: a server app run by a given
 interpreter (this project's or stock Flask-SocketIO's) on 127.0.0.1."""
 import contextlib
+import os
 import socket
 import subprocess
 import time
+
+_TICK = os.sysconf('SC_CLK_TCK')
 
 
 def free_port():
@@ -23,10 +26,17 @@ def wait_for(port, timeout=20):
     raise TimeoutError(f'no server on port {port}')
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system, all threads) process ``pid`` has used."""
+    with open(f'/proc/{pid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 @contextlib.contextmanager
 def serving(python, source):
     """Run ``source`` (which serves on the port given as its first
-    argument) under ``python``; yield the port."""
+    argument) under ``python``; yield the port and the server's pid."""
     port = free_port()
     server = subprocess.Popen([python, '-c', source, str(port)],
                               stdin=subprocess.DEVNULL,
@@ -34,7 +44,7 @@ def serving(python, source):
                               stderr=subprocess.DEVNULL)
     try:
         wait_for(port)
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()
         server.wait(10)
@@ -42,12 +52,18 @@ def serving(python, source):
 
 def compare(measure, ours, stock, rounds, unit):
     """Alternate ``measure(python)`` between the two interpreters for
-    ``rounds`` rounds, print each rate and the ratio of the means."""
-    rates = {'stock': [], 'ours': []}
+    ``rounds`` rounds.  ``measure`` returns (items per second, server CPU
+    seconds per item); print each run and the ratios of the means (above 1:
+    this project is faster, or uses less CPU)."""
+    runs = {'stock': [], 'ours': []}
     for _ in range(rounds):
         for name, python in (('stock', stock), ('ours', ours)):
-            rate = measure(python)
-            rates[name].append(rate)
-            print(f'{name:5} {rate:9.0f} {unit}', flush=True)
-    mean = {k: sum(v) / len(v) for k, v in rates.items()}
-    print(f'ours / stock: {mean["ours"] / mean["stock"]:.2f}')
+            rate, cpu = measure(python)
+            runs[name].append((rate, cpu))
+            print(f'{name:5} {rate:9.0f} {unit}/s, server CPU '
+                  f'{cpu * 1e6:7.1f} µs per {unit}', flush=True)
+
+    def mean(name, i):
+        return sum(run[i] for run in runs[name]) / len(runs[name])
+    print(f'ours / stock: throughput {mean("ours", 0) / mean("stock", 0):.2f}'
+          f', CPU per {unit} {mean("stock", 1) / mean("ours", 1):.2f}× less')

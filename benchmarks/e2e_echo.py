@@ -8,14 +8,15 @@ in one virtual environment, ``pip install flask-socketio`` in another).
 The same threading-mode echo app runs under each in turn, alternating, on
 127.0.0.1; websocket clients (python-socketio, from the interpreter running
 this script) do sequential ``call()`` round trips for a bounded time.  The
-output is round trips per second for each run and the ratio of the means.
+output is round trips per second and the server's CPU time per round trip
+for each run, and the ratios of the means.
 """
 import argparse
 import sys
 import threading
 import time
 
-from _e2e import compare, serving
+from _e2e import compare, cpu_seconds, serving
 
 SERVER = '''
 import sys
@@ -33,7 +34,7 @@ PAYLOAD = {'user': 'ann', 'text': 'hello there', 'items': list(range(20))}
 
 def measure(python, clients, seconds):
     import socketio
-    with serving(python, SERVER) as port:
+    with serving(python, SERVER) as (port, pid):
         peers = []
         for _ in range(clients):
             peer = socketio.Client()
@@ -49,15 +50,15 @@ def measure(python, clients, seconds):
                 counts[i] += 1
         threads = [threading.Thread(target=work, args=(i,))
                    for i in range(clients)]
-        start = time.monotonic()
+        start, cpu = time.monotonic(), cpu_seconds(pid)
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        rate = sum(counts) / (time.monotonic() - start)
+        elapsed, cpu = time.monotonic() - start, cpu_seconds(pid) - cpu
         for peer in peers:
             peer.disconnect()
-        return rate
+        return sum(counts) / elapsed, cpu / sum(counts)
 
 
 def main():
@@ -69,7 +70,7 @@ def main():
     parser.add_argument('--rounds', type=int, default=2)
     args = parser.parse_args()
     compare(lambda python: measure(python, args.clients, args.seconds),
-            args.ours, args.stock, args.rounds, 'round trips/s')
+            args.ours, args.stock, args.rounds, 'round trip')
 
 if __name__ == '__main__':
     sys.exit(main())
