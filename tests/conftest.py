@@ -60,6 +60,21 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
     return value
 
 
+@pytest.fixture(params=['pure', 'compiled'])
+def codec(request):
+    """Each build of the compiled core's module in turn (the compiled one is
+    imported directly, so it is tested in the pure pass too)."""
+    from flask_socketio._speedups import codec_py
+    if request.param == 'pure':
+        return codec_py
+    try:
+        from flask_socketio._speedups import codec_c
+    except ImportError:
+        codec_c = None
+    require(codec_c is not None, 'the compiled core is not built')
+    return codec_c
+
+
 @pytest.fixture(scope='session')
 def redis_url() -> str:
     url = os.environ.get('FLASK_SOCKETIO_TEST_REDIS', 'redis://127.0.0.1:6379/0')

@@ -31,14 +31,6 @@ SETTINGS = settings(max_examples=int(os.environ.get("CODEC_EXAMPLES", 300)), dea
                     suppress_health_check=[HealthCheck.too_slow])
 
 
-@pytest.fixture(params=['pure', 'compiled'])
-def codec(request):
-    if request.param == 'compiled':
-        require(codec_c is not None, 'the compiled core is not built')
-        return codec_c
-    return codec_py
-
-
 def builds():
     require(codec_c is not None, 'the compiled core is not built')
     return codec_py, codec_c

@@ -7,14 +7,7 @@ import logging
 import pytest
 import socketio
 
-from conftest import require
 from flask_socketio._engine import FanOut, Server
-from flask_socketio._speedups import codec_py
-
-try:
-    from flask_socketio._speedups import codec_c
-except ImportError:
-    codec_c = None
 
 
 class Recorder:
@@ -29,14 +22,6 @@ class Recorder:
     def send(self, pkt):
         self.packets.append(pkt)
         self.sent.append((pkt.packet_type, pkt.encode()))
-
-
-@pytest.fixture(params=['pure', 'compiled'])
-def codec(request):
-    if request.param == 'compiled':
-        require(codec_c is not None, 'the compiled core is not built')
-        return codec_c
-    return codec_py
 
 
 def test_fan_out_sends_every_packet_to_every_open_participant(codec):

@@ -175,16 +175,18 @@ def _scan_output(out):
 def _find(data, end, mark, size):
     """Whether ``mark`` (``size`` bytes) is in ``data`` (``end`` bytes):
     memchr() for the mark's second byte (the rarest in JSON of each mark
-    searched here), then a comparison.  Compiled build only (C pointers)."""
+    searched here), then a comparison.  Compiled build only: C pointers,
+    and memchr/memcmp are cimported by codec_c.pxd."""
     second = mark[size > 1]
     pos = size > 1
     while pos < end:
-        hit = memchr(data + pos, second, end - pos)
+        hit = memchr(data + pos, second, end - pos)  # noqa: F821
         if hit == cython.NULL:
             return False
         pos = cython.cast(cython.p_uchar, hit) - data
         start = pos - (size > 1)
-        if start + size <= end and memcmp(data + start, mark, size) == 0:
+        if start + size <= end and \
+                memcmp(data + start, mark, size) == 0:  # noqa: F821
             return True
         pos += 1
     return False
