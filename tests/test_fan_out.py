@@ -7,7 +7,7 @@ import logging
 import pytest
 import socketio
 
-from flask_socketio._engine import FanOut, Server
+from flask_socketio._engine import FanOut, Server, with_fan_out
 
 
 class Recorder:
@@ -115,3 +115,36 @@ def test_closed_and_missing_sockets_are_logged_and_skipped(caplog):
     warnings = [r.getMessage() for r in caplog.records]
     assert 'Cannot send to sid e2' in warnings
     assert 'Cannot send to sid e3' in warnings
+
+
+class _LocalOnly(socketio.PubSubManager):
+    """A pub/sub manager whose queue only records what it is given."""
+    name = 'local-only'
+
+    def __init__(self):
+        super().__init__(channel='test')
+        self.published = []
+
+    def _publish(self, data):
+        self.published.append(data)
+
+    def _listen(self):  # pragma: no cover (the listener is never started)
+        return iter(())
+
+
+def test_pub_sub_managers_deliver_locally_through_fan_out():
+    manager = with_fan_out(_LocalOnly)()
+    assert isinstance(manager, _LocalOnly) and isinstance(manager, FanOut)
+    assert type(manager).__name__ == '_LocalOnly'
+    server = _server(client_manager=manager)
+    server.emit('ev', {'blob': b'\xff'}, skip_sid=_sid(server, 4))
+    assert manager.published[0]['event'] == 'ev'  # other hosts are told
+    frames = ['451-["ev",{"blob":{"_placeholder":true,"num":0}}]', b'\xff']
+    for n in range(1, 4):
+        assert _received(server, n) == frames
+    assert _received(server, 4) == []
+    # FanOut's shared packets (python-socketio's manager, through the
+    # server's repair, would hand each recipient a copy of the binary one)
+    first = server.eio.sockets['e1'].packets
+    assert all(mine is theirs for mine, theirs in
+               zip(server.eio.sockets['e3'].packets, first))

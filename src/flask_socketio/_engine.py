@@ -167,15 +167,15 @@ class Server(socketio.Server):
 
     def _send_eio_packet(self, eio_sid, eio_pkt):
         # Reached only from a client manager given as client_manager=
-        # (FanOut does not come here).  python-socketio encodes a broadcast once and
-        # hands the same Engine.IO packet objects to every recipient, while
-        # python-engineio caches a packet's first encoding whatever the
-        # transport: raw bytes for WebSocket, base64 text for polling.  A
-        # binary attachment encoded first for a WebSocket client then breaks
-        # the payload of a polling client (TypeError, HTTP 500, events lost).
-        # Such packets get a fresh copy per recipient; the compiled core's
-        # EioPacket never caches binary encodings, text encodes the same on
-        # both transports.
+        # (FanOut does not come here).  python-socketio encodes a broadcast
+        # once and hands the same Engine.IO packet objects to every
+        # recipient, while python-engineio caches a packet's first encoding
+        # whatever the transport: raw bytes for WebSocket, base64 text for
+        # polling.  A binary attachment encoded first for a WebSocket client
+        # then breaks the payload of a polling client (TypeError, HTTP 500,
+        # events lost).  Such packets get a fresh copy per recipient; the
+        # compiled core's EioPacket never caches binary encodings, and text
+        # encodes the same on both transports.
         if eio_pkt.binary and not isinstance(eio_pkt, _speedups.EioPacket):
             eio_pkt = type(eio_pkt)(eio_pkt.packet_type, eio_pkt.data)
         super()._send_eio_packet(eio_sid, eio_pkt)
@@ -328,8 +328,8 @@ class FanOut(socketio.Manager):
 @functools.cache
 def with_fan_out(manager_class: type) -> type:
     """``manager_class`` (a ``socketio.Manager`` subclass) with
-    :class:`FanOut` under it: its method resolution order then runs
-    FanOut's ``emit`` wherever the class hands delivery to
+    :class:`FanOut` under it, under the same name: its method resolution
+    order then runs FanOut's ``emit`` wherever the class hands delivery to
     ``socketio.Manager``."""
     if issubclass(manager_class, FanOut):
         return manager_class
