@@ -2,9 +2,8 @@
 
 Contract (see src/_speedups/codec_py.py): the compiled and pure builds give
 the same bytes and the same exceptions; both decode to what python-socketio
-decodes; the encoding is byte-identical to python-socketio's for ASCII data
-without floats and decodes to the same values otherwise; bad input raises
-ValueError and nothing else.
+decodes; the encoding is byte-identical to python-socketio's; bad input
+raises ValueError and nothing else.
 """
 import json
 import math
