@@ -6,9 +6,7 @@ import socket
 import threading
 import time
 
-import socketio as sio_client_lib
-
-from conftest import free_port, wait_for_port, wait_until
+from conftest import InOrderClient, free_port, wait_for_port, wait_until
 
 TIMEOUT = 10.0
 
@@ -90,7 +88,7 @@ class ClientFactory:
 
     def __call__(self, url, transports=None, namespaces=None, auth=None,
                  socketio_path='socket.io', events=(), connect=True):
-        client = sio_client_lib.Client(reconnection=False)
+        client = InOrderClient(reconnection=False)
         client.received = Recorder()
         for name in events:
             client.on(name, _recorder(client.received, name))

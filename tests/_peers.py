@@ -8,9 +8,7 @@ import threading
 import uuid
 from pathlib import Path
 
-import socketio
-
-from conftest import wait_until
+from conftest import InOrderClient, wait_until
 
 SERVERS = Path(__file__).resolve().parent / 'servers'
 TIMEOUT = 10.0
@@ -31,7 +29,7 @@ class Peer:
     def __init__(self, url: str, transports=None, auth=None, answers=None,
                  name: str = ''):
         self.name = name or url
-        self.client = socketio.Client(reconnection=False)
+        self.client = InOrderClient(reconnection=False)
         self._lock = threading.Lock()
         self._events: list = []
         self.disconnects: list = []

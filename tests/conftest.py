@@ -14,7 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+import engineio
 import pytest
+import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 STRICT = os.environ.get('FLASK_SOCKETIO_STRICT_TESTS') == '1'
@@ -58,6 +60,25 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02):
         time.sleep(interval)
         value = predicate()
     return value
+
+
+class _InOrderEngineIOClient(engineio.Client):
+    def _trigger_event(self, event, *args, **kwargs):
+        if event == 'message':
+            kwargs['run_async'] = False  # in the read loop, in arrival order
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class InOrderClient(socketio.Client):
+    """python-socketio's client, handling what it receives one message at a
+    time, in arrival order.  Its engine hands each message to a new thread,
+    so the parts of a binary packet (separate messages) may be handled out
+    of order and the event lost ("Unexpected binary attachment",
+    python-socketio issue #436): a client race the tests must not mistake
+    for the server's.  (Handlers then must not wait on this client.)"""
+
+    def _engineio_client_class(self):
+        return _InOrderEngineIOClient
 
 
 @pytest.fixture(params=['pure', 'compiled'])
