@@ -1750,6 +1750,43 @@ def test_reconnect_after_server_side_disconnect():
     assert client.emit('ping', callback=True) == 'pong'
 
 
+def test_type_error_in_disconnect_handler_runs_it_once():
+    # python-socketio takes a TypeError from a disconnect handler for a
+    # legacy signature and calls it again without the reason
+    app, sio = make()
+    calls = []
+
+    @sio.on('disconnect')
+    def on_disconnect(reason):
+        calls.append(reason)
+        raise TypeError('handler bug')
+
+    client = sio.test_client(app)
+    with pytest.raises(TypeError, match='handler bug'):
+        client.disconnect()
+    assert calls == [SocketIO.reason.CLIENT_DISCONNECT]
+
+
+@pytest.mark.parametrize('error_handler', [False, True])
+def test_type_error_in_connect_handler_runs_it_once(error_handler):
+    app, sio = make()
+    calls = []
+
+    @sio.on('connect')
+    def on_connect():
+        calls.append(1)
+        raise TypeError('handler bug')
+
+    if error_handler:
+        @sio.on_error_default
+        def reraise(exc):
+            raise exc
+
+    with pytest.raises(TypeError, match='handler bug'):
+        sio.test_client(app)
+    assert calls == [1]
+
+
 def test_reconnect_after_disconnect():
     app, sio = make()
     connects = []

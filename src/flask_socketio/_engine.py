@@ -45,9 +45,10 @@ logger = logging.getLogger('flask_socketio')
 
 
 class HandlerTypeError(Exception):
-    """A TypeError raised inside a connect handler, carried past
-    python-socketio, which would take a plain TypeError for a legacy handler
-    signature and call the handler a second time."""
+    """A TypeError raised by a connect or disconnect handler (or its error
+    handler), carried past python-socketio, which would take a plain
+    TypeError for a legacy handler signature and call the handler a second
+    time."""
 
 
 class LoopbackSocket:
@@ -127,7 +128,12 @@ class Server(socketio.Server):
 
     def feed_loopback(self, eio_sid: str, data) -> None:
         """Hand one Engine.IO message from a loopback peer to the server."""
-        self._handle_eio_message(eio_sid, data)
+        try:
+            self._handle_eio_message(eio_sid, data)
+        except HandlerTypeError as exc:
+            # the handler's own TypeError, now that python-socketio (which
+            # would have retried a connect handler on it) is left behind
+            raise exc.__cause__
 
     def drop_loopback(self, eio_sid: str, reason=None) -> None:
         if eio_sid not in self._loopback:
@@ -260,8 +266,9 @@ class Server(socketio.Server):
             sid = args[0]
             eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
             if eio_sid in self._loopback:
-                raise (exc.__cause__ if isinstance(exc, HandlerTypeError)
-                       else exc)
+                if isinstance(exc, HandlerTypeError) and event == 'disconnect':
+                    raise exc.__cause__  # (a connect's: see feed_loopback)
+                raise
             self.logger.exception('%s: %s handler [%s] failed', sid, event,
                                   namespace)
             if event == 'connect':

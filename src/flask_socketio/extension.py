@@ -317,42 +317,48 @@ class SocketIO:
             # the client is gone (e.g. a late acknowledgement): nothing to do
             return None
         app = environ.get('flask.app') or self.app
-        with handler_context(app, environ, self.manage_session) as ctx:
-            request = ctx.request
-            request.sid = sid
-            request.namespace = namespace
-            request.event = {'message': message, 'args': args}
-            try:
-                if message == 'connect':
-                    auth = args[1] if len(args) > 1 else None
-                    ret = (handler(auth) if _takes_argument(handler)
-                           else handler())
-                elif message == 'disconnect':
-                    ret = (handler(*args) if args and _takes_argument(handler)
-                           else handler())
-                else:
-                    ret = handler(*args)
-            except _REFUSALS:
-                raise
-            except Exception as exc:
-                on_error = self.exception_handlers.get(
-                    namespace, self.default_exception_handler)
-                if on_error is not None:
-                    try:
-                        return on_error(exc)
-                    except Exception as reraised:
-                        if error_handler is None:
-                            raise
-                        exc = reraised
-                if error_handler is None:
-                    if message == 'connect' and isinstance(exc, TypeError):
-                        raise HandlerTypeError(str(exc)) from exc
+        try:
+            with handler_context(app, environ, self.manage_session) as ctx:
+                request = ctx.request
+                request.sid = sid
+                request.namespace = namespace
+                request.event = {'message': message, 'args': args}
+                try:
+                    if message == 'connect':
+                        auth = args[1] if len(args) > 1 else None
+                        ret = (handler(auth) if _takes_argument(handler)
+                               else handler())
+                    elif message == 'disconnect':
+                        ret = (handler(*args)
+                               if args and _takes_argument(handler)
+                               else handler())
+                    else:
+                        ret = handler(*args)
+                except _REFUSALS:
                     raise
-                # a class-based namespace's error() method comes last
-                return error_handler(exc)
-            if not self.manage_session:
-                save_flask_session(app, ctx.session)
-            return ret
+                except Exception as exc:
+                    on_error = self.exception_handlers.get(
+                        namespace, self.default_exception_handler)
+                    if on_error is not None:
+                        try:
+                            return on_error(exc)
+                        except Exception as reraised:
+                            if error_handler is None:
+                                raise
+                            exc = reraised
+                    if error_handler is None:
+                        raise
+                    # a class-based namespace's error() method comes last
+                    return error_handler(exc)
+                if not self.manage_session:
+                    save_flask_session(app, ctx.session)
+                return ret
+        except TypeError as exc:
+            if message == 'connect' or message == 'disconnect':
+                # python-socketio would take it for a legacy signature and
+                # call the handler again
+                raise HandlerTypeError(str(exc)) from exc
+            raise
 
 
 def _payload(args: tuple):
