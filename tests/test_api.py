@@ -1596,6 +1596,8 @@ def test_flask_json_uses_app_json_provider():
     app.json_provider_class = MoneyJSONProvider
     app.json = MoneyJSONProvider(app)
     sio = SocketIO(app, json=flask.json)
+    teardowns = []
+    app.teardown_appcontext(teardowns.append)
 
     @sio.on('price')
     def price(data):
@@ -1612,8 +1614,11 @@ def test_flask_json_uses_app_json_provider():
     assert client.get_received() == [
         {'name': 'price_is', 'args': [{'cents': 10}], 'namespace': '/'}]
     app.test_client().get('/broadcast')
-    # outside any context too (background tasks, other threads)
+    # outside any context too (background tasks, other threads), without
+    # pushing one (and running its teardown callbacks) per packet
+    teardowns_before = len(teardowns)
     sio.emit('outside', Money(4))
+    assert len(teardowns) == teardowns_before
     assert client.get_received() == [
         {'name': 'from_route', 'args': [{'cents': 3}], 'namespace': '/'},
         {'name': 'outside', 'args': [{'cents': 4}], 'namespace': '/'}]

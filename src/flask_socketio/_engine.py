@@ -44,6 +44,11 @@ from . import _speedups
 logger = logging.getLogger('flask_socketio')
 
 
+#: what a handler raises to refuse a connection: python-socketio's class and
+#: the builtin, both accepted as Flask-SocketIO does
+REFUSALS = (socketio.exceptions.ConnectionRefusedError, ConnectionRefusedError)
+
+
 class HandlerTypeError(Exception):
     """A TypeError raised by a connect or disconnect handler (or its error
     handler), carried past python-socketio, which would take a plain
@@ -162,14 +167,8 @@ class Server(socketio.Server):
                             namespace=namespace, timeout=timeout, **kwargs)
 
     def _send_packet(self, eio_sid, pkt):
-        # framed by the compiled core rather than engineio's packet class
-        encoded = pkt.encode()
-        send = self.eio.send_packet
-        if isinstance(encoded, list):
-            for part in encoded:
-                send(eio_sid, _speedups.EioPacket(eio_packet.MESSAGE, part))
-        else:
-            send(eio_sid, _speedups.EioPacket(eio_packet.MESSAGE, encoded))
+        for frame in _frames(pkt):
+            self.eio.send_packet(eio_sid, frame)
 
     def _send_eio_packet(self, eio_sid, eio_pkt):
         # Reached only from a client manager given as client_manager=
@@ -255,8 +254,7 @@ class Server(socketio.Server):
             return super()._trigger_event(event, namespace, *args)
         try:
             return super()._trigger_event(event, namespace, *args)
-        except (socketio.exceptions.ConnectionRefusedError,
-                ConnectionRefusedError):
+        except REFUSALS:
             raise  # a refusal is the protocol's answer, not an error
         except Exception as exc:
             if event == 'connect' and isinstance(exc, TypeError):
@@ -289,6 +287,16 @@ class Server(socketio.Server):
             sock.close(wait=False, reason=self.reason.TRANSPORT_ERROR)
 
 
+def _frames(pkt) -> list:
+    """A Socket.IO packet encoded, and framed as the compiled core's
+    Engine.IO messages (one, plus one per binary attachment)."""
+    encoded = pkt.encode()
+    if isinstance(encoded, list):
+        return [_speedups.EioPacket(eio_packet.MESSAGE, part)
+                for part in encoded]
+    return [_speedups.EioPacket(eio_packet.MESSAGE, encoded)]
+
+
 class FanOut(socketio.Manager):
     """The client manager's delivery of an emit, on the compiled core: the
     packet is encoded and framed once, then queued straight on each
@@ -313,13 +321,8 @@ class FanOut(socketio.Manager):
             data = [event, data]
         else:
             data = [event]
-        encoded = self.server.packet_class(
-            sio_packet.EVENT, namespace=namespace, data=data).encode()
-        if isinstance(encoded, list):
-            packets = [_speedups.EioPacket(eio_packet.MESSAGE, part)
-                       for part in encoded]
-        else:
-            packets = [_speedups.EioPacket(eio_packet.MESSAGE, encoded)]
+        packets = _frames(self.server.packet_class(
+            sio_packet.EVENT, namespace=namespace, data=data))
         sockets = self.server.eio.sockets
         missing = _speedups.fan_out(
             sockets, self.get_participants(namespace, to or room),

@@ -8,41 +8,30 @@ from typing import Any, Callable, Optional
 
 import flask
 import socketio
-from socketio.exceptions import ConnectionRefusedError as _RefusedError
 
 from . import serving
-from ._engine import HandlerTypeError, Server
+from ._engine import REFUSALS, HandlerTypeError, Server
 from .middleware import SocketIOMiddleware
 from .queues import client_manager_for
 from .sessions import handler_context, save_flask_session
 
-_REFUSALS = (_RefusedError, ConnectionRefusedError)
 _EXTENSION_OPTIONS = ('message_queue', 'channel', 'path', 'resource')
 
 
 class _FlaskJSON:
-    """``flask.json`` with an application context always present, as the
-    app's JSON provider needs one and packets are encoded outside requests
-    (background tasks, other threads)."""
+    """``flask.json`` bound to one app: the app's JSON provider, which needs
+    no application context, so packets encoded outside requests (background
+    tasks, other threads) get the app's JSON without one being pushed (and
+    its teardown callbacks run) for every packet."""
 
     def __init__(self, app):
         self.app = app
 
-    def _own_context(self):
-        return (flask.has_app_context()
-                and flask.current_app._get_current_object() is self.app)
+    def dumps(self, obj, **kwargs):
+        return self.app.json.dumps(obj, **kwargs)
 
-    def dumps(self, *args, **kwargs):
-        if self._own_context():
-            return flask.json.dumps(*args, **kwargs)
-        with self.app.app_context():
-            return flask.json.dumps(*args, **kwargs)
-
-    def loads(self, *args, **kwargs):
-        if self._own_context():
-            return flask.json.loads(*args, **kwargs)
-        with self.app.app_context():
-            return flask.json.loads(*args, **kwargs)
+    def loads(self, s, **kwargs):
+        return self.app.json.loads(s, **kwargs)
 
 
 def _inspect_takes_argument(handler: Callable) -> bool:
@@ -334,7 +323,7 @@ class SocketIO:
                                else handler())
                     else:
                         ret = handler(*args)
-                except _REFUSALS:
+                except REFUSALS:
                     raise
                 except Exception as exc:
                     on_error = self.exception_handlers.get(
