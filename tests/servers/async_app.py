@@ -3,7 +3,7 @@ monkey-patches first, then imports this module)."""
 from flask import Flask, request
 
 from flask_socketio import (ConnectionRefusedError, SocketIO, call, emit,
-                            join_room, rooms)
+                            join_room, rooms, speedups)
 
 TOKEN = 'secret'
 
@@ -23,6 +23,7 @@ def build(async_mode):
     def on_info():
         return {'async_mode': socketio.async_mode,
                 'engine_mode': socketio.server.eio.async_mode,
+                'core': speedups.implementation,
                 'server': type(socketio.wsgi_server).__module__,
                 'sid': request.sid}
 
