@@ -52,16 +52,18 @@ def serving(python, source):
 
 def compare(measure, ours, stock, rounds, unit):
     """Alternate ``measure(python)`` between the two interpreters for
-    ``rounds`` rounds.  ``measure`` returns (items per second, server CPU
+    ``rounds`` rounds (stock first, then ours first, and so on).  ``measure`` returns (items per second, server CPU
     seconds per item); print each run and the ratios of the means (above 1:
     this project is faster, or uses less CPU)."""
     runs = {'stock': [], 'ours': []}
+    order = [('stock', stock), ('ours', ours)]
     for _ in range(rounds):
-        for name, python in (('stock', stock), ('ours', ours)):
+        for name, python in order:
             rate, cpu = measure(python)
             runs[name].append((rate, cpu))
             print(f'{name:5} {rate:9.0f} {unit}/s, server CPU '
                   f'{cpu * 1e6:7.1f} µs per {unit}', flush=True)
+        order.reverse()  # neither always goes first
 
     def mean(name, i):
         return sum(run[i] for run in runs[name]) / len(runs[name])

@@ -8,8 +8,8 @@ in one virtual environment, ``pip install flask-socketio`` in another).
 The same threading-mode app runs under each in turn, alternating, on
 127.0.0.1.  The load generator (this script: asyncio on uvloop, raw
 Engine.IO/Socket.IO over ``websockets``, so the clients cost little next to
-the server) connects ``--clients`` websocket clients; one of them sends
-``bcast`` events, each of which the server broadcasts to every client,
+the server) connects ``--clients`` websocket clients and one more that sends ``bcast`` events,
+each of which the server broadcasts to every client but the sender,
 keeping at most ``--window`` broadcasts undelivered.  The output is
 deliveries (messages received, all clients) per second and the server's
 CPU time per delivery for each run, and the ratios of the means.  On a
@@ -33,7 +33,7 @@ app = Flask(__name__)
 sio = SocketIO(app, async_mode='threading')
 @sio.on('bcast')
 def bcast(data):
-    emit('msg', data, broadcast=True)
+    emit('msg', data, broadcast=True, include_self=False)
 sio.run(app, port=int(sys.argv[1]), allow_unsafe_werkzeug=True)
 '''
 PAYLOAD = {'user': 'ann', 'room': 'lobby', 'text': 'hello everyone',

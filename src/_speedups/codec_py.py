@@ -5,7 +5,7 @@ One source, two builds: this file is the pure-Python implementation, and
 types come from ``codec_c.pxd``), so the two cannot drift.  Keep it plain
 Python that Cython can type: no tricks that only work interpreted.
 
-Contract (tests/test_codec_*.py check it, compiled against pure against
+Contract (tests/test_codec.py checks it, compiled against pure against
 python-socketio's own classes):
 
 - JSON goes through orjson when the call is the server's compact
