@@ -28,6 +28,7 @@ from conftest import free_port, wait_until
 from _peers import SERVERS, TIMEOUT, unique_channel
 
 from flask_socketio import SocketIO
+from flask_socketio._engine import FanOut
 
 ROOM = 'lobby'
 
@@ -299,6 +300,17 @@ def test_rediss_url_selects_redis_manager():
     assert isinstance(emitter.manager, sio_lib.RedisManager)
     assert emitter.manager.redis_url == url
     assert emitter.manager.write_only is True
+
+
+def test_other_urls_select_kombu_with_fan_out():
+    """AMQP (and any other scheme) goes to Kombu; like every pub/sub manager
+    it delivers locally through FanOut (constructing it connects nowhere)."""
+    url = 'amqp://guest:guest@127.0.0.1:5672//'
+    server = SocketIO(flask.Flask(__name__), message_queue=url,
+                      channel=unique_channel('amqp')).server
+    assert isinstance(server.manager, sio_lib.KombuManager)
+    assert isinstance(server.manager, FanOut)
+    assert server.manager.url == url
 
 
 def test_default_channel_and_app_factory(redis_url):
