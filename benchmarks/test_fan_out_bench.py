@@ -1,13 +1,12 @@
 """Broadcast of one event to a room of 1,000 clients: stock python-socketio
 (its client manager and packet classes, through engineio's send_packet)
-against this project's FanOut manager on the pure and compiled cores.
-
-The sockets only encode what they are handed, as a transport's writer
-would, so this measures the server's own cost per recipient; the transport
-(queues, writer threads, system calls) comes on top in both.
+against this project's FanOut manager on the pure and compiled cores, to
+sockets that only encode what they get and to python-engineio's own
+sockets (their queues included; writer threads and system calls are not).
 """
 import pytest
 import socketio
+from engineio.socket import Socket as EngineIOSocket
 
 from flask_socketio._engine import Server
 from flask_socketio._speedups import codec_py
@@ -38,9 +37,19 @@ class Socket:
         return True
 
 
+def _engineio_socket(server, eio_sid):
+    sock = EngineIOSocket(server.eio, eio_sid)
+    sock.connected = True
+    return sock
+
+
 @pytest.mark.parametrize('impl', CODECS)
-def test_broadcast(benchmark, monkeypatch, impl):
-    benchmark.group = f'broadcast to {ROOM_SIZE}'
+@pytest.mark.parametrize('sockets', ['recording', 'engineio'])
+def test_broadcast(benchmark, monkeypatch, impl, sockets):
+    """``recording``: sockets that only encode what they get (the server's
+    own cost per recipient); ``engineio``: python-engineio's own sockets,
+    whose queues a writer (here, the benchmark) drains and encodes."""
+    benchmark.group = f'broadcast to {ROOM_SIZE} {sockets} sockets'
     codec = CODECS[impl]
     if codec is None:
         server = socketio.Server(async_mode='threading')
@@ -50,11 +59,25 @@ def test_broadcast(benchmark, monkeypatch, impl):
         monkeypatch.setattr('flask_socketio._speedups.EioPacket',
                             codec.EioPacket)
         server = Server(async_mode='threading', serializer=codec.Packet)
-    sockets = []
+    members = []
     for n in range(ROOM_SIZE):
-        sock = Socket()
+        sock = (Socket() if sockets == 'recording'
+                else _engineio_socket(server, f'e{n}'))
         server.eio.sockets[f'e{n}'] = sock
         server.enter_room(server.manager.connect(f'e{n}', '/'), 'room')
-        sockets.append(sock)
-    benchmark(server.emit, 'chat', SMALL[1], to='room')
-    assert sockets[0].count == sockets[-1].count > 0
+        members.append(sock)
+
+    drained = [0, 0]  # engineio sockets: packets from the first, the last
+
+    def broadcast():
+        server.emit('chat', SMALL[1], to='room')
+        if sockets == 'engineio':
+            for i, sock in enumerate(members):
+                while not sock.queue.empty():
+                    sock.queue.get_nowait().encode()
+                    drained[0] += i == 0
+                    drained[1] += i == ROOM_SIZE - 1
+    benchmark(broadcast)
+    if sockets == 'recording':
+        drained = [members[0].count, members[-1].count]
+    assert drained[0] == drained[1] > 0
