@@ -131,10 +131,35 @@ class Server(socketio.Server):
             self._loopback.add(eio_sid)
         self._handle_eio_connect(eio_sid, environ)
 
-    def feed_loopback(self, eio_sid: str, data) -> None:
-        """Hand one Engine.IO message from a loopback peer to the server."""
+    def feed_loopback(self, eio_sid: str, pkt) -> None:
+        """Handle one whole Socket.IO packet from a loopback peer, inline,
+        as python-socketio handles a network client's, except that what a
+        handler raises reaches the caller (the test), as in Flask-SocketIO.
+        Network traffic never comes here, so it pays for none of this."""
+        namespace = pkt.namespace or '/'
         try:
-            self._handle_eio_message(eio_sid, data)
+            if pkt.packet_type == sio_packet.CONNECT:
+                self._handle_connect(eio_sid, namespace, pkt.data)
+            elif pkt.packet_type == sio_packet.DISCONNECT:
+                self._handle_disconnect(eio_sid, namespace,
+                                        self.reason.CLIENT_DISCONNECT)
+            elif pkt.packet_type in (sio_packet.EVENT,
+                                     sio_packet.BINARY_EVENT):
+                sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+                self.logger.info('received event "%s" from %s [%s]',
+                                 pkt.data[0], sid, namespace)
+                if not self.manager.is_connected(sid, namespace):
+                    self.logger.warning('%s is not connected to namespace '
+                                        '%s', sid, namespace)
+                    return
+                # python-socketio's, not this class's, which logs errors
+                socketio.Server._handle_event_internal(
+                    self, self, sid, eio_sid, pkt.data, namespace, pkt.id)
+            elif pkt.packet_type in (sio_packet.ACK, sio_packet.BINARY_ACK):
+                socketio.Server._handle_ack(self, eio_sid, namespace, pkt.id,
+                                            pkt.data)
+            else:
+                raise ValueError(f'unexpected packet type {pkt.packet_type}')
         except HandlerTypeError as exc:
             # the handler's own TypeError, now that python-socketio (which
             # would have retried a connect handler on it) is left behind
@@ -156,14 +181,15 @@ class Server(socketio.Server):
 
     def call(self, event, data=None, to=None, sid=None, namespace=None,
              timeout=60, **kwargs):
-        target = to or sid
+        target = to if to is not None else sid
         if target is not None and self._loopback:
             eio_sid = self.manager.eio_sid_from_sid(target, namespace or '/')
             if eio_sid in self._loopback:
                 # the test client has no callbacks to run: fail now, as
                 # Flask-SocketIO does, rather than after the full timeout
                 raise RuntimeError('Cannot use call() with the test client.')
-        return super().call(event, data=data, to=to, sid=sid,
+        # as sid=: python-socketio reads ``to or sid`` (see SocketIO.emit)
+        return super().call(event, data=data, sid=target,
                             namespace=namespace, timeout=timeout, **kwargs)
 
     def _send_packet(self, eio_sid, pkt):
@@ -188,9 +214,6 @@ class Server(socketio.Server):
     # -- dispatch: errors cost only their sender ----------------------------
 
     def _handle_eio_message(self, eio_sid, data):
-        if eio_sid in self._loopback:
-            # the test client sees errors raised, like Flask-SocketIO's
-            return super()._handle_eio_message(eio_sid, data)
         try:
             if eio_sid in self._binary_packet:
                 # attachments of one packet count against one message's limit
@@ -219,24 +242,12 @@ class Server(socketio.Server):
         self._attachment_bytes.pop(eio_sid, None)
         super()._handle_eio_disconnect(eio_sid, reason)
 
-    def _handle_event(self, eio_sid, namespace, id, data):
-        if eio_sid in self._loopback:
-            namespace = namespace or '/'
-            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-            if self.manager.is_connected(sid, namespace):
-                self._handle_event_internal(self, sid, eio_sid, data,
-                                            namespace, id)
-            return
-        super()._handle_event(eio_sid, namespace, id, data)
-
     def _handle_event_internal(self, server, sid, eio_sid, data, namespace,
                                id):
         try:
             super()._handle_event_internal(server, sid, eio_sid, data,
                                            namespace, id)
         except Exception:
-            if eio_sid in self._loopback:
-                raise
             self.logger.exception('%s: handler for event "%s" [%s] failed',
                                   sid, data[0] if data else None, namespace)
 
@@ -244,8 +255,6 @@ class Server(socketio.Server):
         try:
             super()._handle_ack(eio_sid, namespace, id, data)
         except Exception:
-            if eio_sid in self._loopback:
-                raise
             self.logger.exception('%s: acknowledgement callback failed',
                                   eio_sid)
 
@@ -325,7 +334,8 @@ class FanOut(socketio.Manager):
             sio_packet.EVENT, namespace=namespace, data=data))
         sockets = self.server.eio.sockets
         missing = _speedups.fan_out(
-            sockets, self.get_participants(namespace, to or room),
+            sockets, self.get_participants(
+                namespace, to if to is not None else room),
             skip_sid if isinstance(skip_sid, list) else [skip_sid], packets)
         for eio_sid in missing or ():
             # as engineio's send_packet: forget a closed socket, say so

@@ -9,6 +9,24 @@ def _socketio():
     return flask.current_app.extensions['socketio']
 
 
+class _EventNamespace:
+    """The default of ``namespace=``: the namespace of the event being
+    handled.  An explicit ``namespace=None`` means ``'/'``, as in
+    Flask-SocketIO, which tells a namespace not given from ``None``."""
+
+    def __repr__(self):
+        return "<the event's namespace>"
+
+
+EVENT_NAMESPACE = _EventNamespace()
+
+
+def _namespace(namespace):
+    if namespace is EVENT_NAMESPACE:
+        return flask.request.namespace
+    return namespace
+
+
 def _target(to, room, broadcast):
     """Without ``to``/``room``/``broadcast`` a reply goes to the sender."""
     to = to if to is not None else room
@@ -17,38 +35,35 @@ def _target(to, room, broadcast):
     return to
 
 
-def emit(event, *args, namespace=None, callback=None, broadcast=False,
+def emit(event, *args, namespace=EVENT_NAMESPACE, callback=None, broadcast=False,
          to=None, room=None, include_self=True, skip_sid=None,
          ignore_queue=False, **kwargs):
     """Emit ``event``: to the sender, or to ``to``/``room``, or with
     ``broadcast=True`` to everyone in the namespace."""
     return _socketio().emit(
         event, *args,
-        namespace=namespace if namespace is not None
-        else flask.request.namespace,
+        namespace=_namespace(namespace),
         to=_target(to, room, broadcast), include_self=include_self,
         skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue)
 
 
-def send(message, json=False, namespace=None, callback=None, broadcast=False,
+def send(message, json=False, namespace=EVENT_NAMESPACE, callback=None, broadcast=False,
          to=None, room=None, include_self=True, skip_sid=None,
          ignore_queue=False, **kwargs):
     """Send a ``message`` (or, with ``json=True``, a ``json``) event."""
     return _socketio().send(
         message, json=json,
-        namespace=namespace if namespace is not None
-        else flask.request.namespace,
+        namespace=_namespace(namespace),
         to=_target(to, room, broadcast), include_self=include_self,
         skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue)
 
 
-def call(event, *args, namespace=None, to=None, room=None, timeout=60,
+def call(event, *args, namespace=EVENT_NAMESPACE, to=None, room=None, timeout=60,
          ignore_queue=False, **kwargs):
     """Emit to the sender (or ``to``) and wait for its acknowledgement."""
     return _socketio().call(
         event, *args,
-        namespace=namespace if namespace is not None
-        else flask.request.namespace,
+        namespace=_namespace(namespace),
         to=_target(to, room, False), timeout=timeout,
         ignore_queue=ignore_queue)
 

@@ -34,26 +34,53 @@ class _FlaskJSON:
         return self.app.json.loads(s, **kwargs)
 
 
-def _inspect_takes_argument(handler: Callable) -> bool:
+_WITH, _WITHOUT, _UNKNOWN = 'with', 'without', 'unknown'
+
+
+def _inspect_argument_mode(handler: Callable) -> str:
+    """Whether ``handler`` can be called with one positional argument
+    (``_WITH``), only without (``_WITHOUT``), or its signature cannot tell
+    (``_UNKNOWN``: a ``*args`` wrapper, a builtin), in which case it is
+    called as Flask-SocketIO calls it: with, then without on TypeError.
+    The wrapper's own signature counts, not that of a function it names
+    in ``__wrapped__``: it is the wrapper that is called."""
     try:
-        params = inspect.signature(handler).parameters.values()
+        signature = inspect.signature(handler, follow_wrapped=False)
     except (TypeError, ValueError):
-        return True
-    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD,
-                          p.VAR_POSITIONAL) for p in params)
+        return _UNKNOWN
+    if any(p.kind is p.VAR_POSITIONAL
+           for p in signature.parameters.values()):
+        return _UNKNOWN
+    for mode, args in ((_WITH, (None,)), (_WITHOUT, ())):
+        try:
+            signature.bind(*args)
+            return mode
+        except TypeError:
+            pass
+    return _UNKNOWN
 
 
-_cached_takes_argument = functools.lru_cache(maxsize=1024)(
-    _inspect_takes_argument)
+_cached_argument_mode = functools.lru_cache(maxsize=1024)(
+    _inspect_argument_mode)
 
 
-def _takes_argument(handler: Callable) -> bool:
-    """Whether ``handler`` accepts one positional argument (connect handlers
-    may take ``auth``, disconnect handlers ``reason``; both are optional)."""
+def _call_with_optional(handler: Callable, arg):
+    """Call a connect handler with ``auth`` or a disconnect handler with
+    ``reason``, an argument either may leave out of its signature.  A
+    handler whose signature shows it takes the argument is called once,
+    so a TypeError raised in its body is not mistaken for a mismatch."""
     try:
-        return _cached_takes_argument(handler)
+        mode = _cached_argument_mode(handler)
     except TypeError:  # unhashable callable
-        return _inspect_takes_argument(handler)
+        mode = _inspect_argument_mode(handler)
+    if mode is _WITH:
+        return handler(arg)
+    if mode is _WITHOUT:
+        return handler()
+    try:
+        return handler(arg)
+    except TypeError:
+        return handler()
 
 
 class SocketIO:
@@ -105,7 +132,8 @@ class SocketIO:
                    if k not in _EXTENSION_OPTIONS}
         path = (self.server_options.get('path')
                 or self.server_options.get('resource') or 'socket.io')
-        path = path.strip('/') or 'socket.io'
+        # as Flask-SocketIO: one leading slash dropped, so '/' is the root
+        path = path[1:] if path.startswith('/') else path
         if options.get('json') is flask.json and app is not None:
             options['json'] = _FlaskJSON(app)
         if os.environ.get('FLASK_RUN_FROM_CLI') and \
@@ -222,21 +250,23 @@ class SocketIO:
         arguments.
         """
         namespace = namespace or '/'
-        to = to or room
         if not include_self and not skip_sid:
             skip_sid = flask.request.sid
         if callback is not None:
             callback = self._context_callback(callback, namespace)
-        self.server.emit(event, _payload(args), namespace=namespace, to=to,
+        # as room=: python-socketio reads ``to or room``, which would take a
+        # room named 0 or '' for no room at all, and broadcast
+        self.server.emit(event, _payload(args), namespace=namespace,
+                         room=to if to is not None else room,
                          skip_sid=skip_sid, callback=callback, **kwargs)
 
     def call(self, event: str, *args, namespace: Optional[str] = None,
              to=None, room=None, timeout: int = 60, **kwargs):
         """Emit to one client and wait for its acknowledgement; returns the
         acknowledgement's arguments (one value, or a list of several)."""
-        to = to or room
         return self.server.call(event, _payload(args),
-                                namespace=namespace or '/', to=to,
+                                namespace=namespace or '/',
+                                to=to if to is not None else room,
                                 timeout=timeout, **kwargs)
 
     def send(self, data, json: bool = False, namespace: Optional[str] = None,
@@ -314,13 +344,11 @@ class SocketIO:
                 request.event = {'message': message, 'args': args}
                 try:
                     if message == 'connect':
-                        auth = args[1] if len(args) > 1 else None
-                        ret = (handler(auth) if _takes_argument(handler)
-                               else handler())
-                    elif message == 'disconnect':
-                        ret = (handler(*args)
-                               if args and _takes_argument(handler)
-                               else handler())
+                        # python-socketio's (environ, auth)
+                        ret = _call_with_optional(
+                            handler, args[1] if len(args) > 1 else None)
+                    elif message == 'disconnect' and args:
+                        ret = _call_with_optional(handler, args[0])
                     else:
                         ret = handler(*args)
                 except REFUSALS:

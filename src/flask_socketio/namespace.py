@@ -24,8 +24,13 @@ class Namespace(socketio.Namespace):
         handler = getattr(self, 'on_' + (event or ''), None)
         if handler is None:
             return None
+        namespace = self.namespace
+        if namespace == '*':
+            # a catch-all namespace: python-socketio passes the client's
+            # namespace first (Flask-SocketIO 5.7 took it for the sid)
+            namespace, *args = args
         return self.socketio._handle_event(
-            handler, event, self.namespace, *args,
+            handler, event, namespace, *args,
             error_handler=getattr(self, 'error', None))
 
     def emit(self, event, data=None, room=None, include_self=True,

@@ -20,7 +20,15 @@ from ._engine import PacketAssembler
 
 class SocketIOTestClient:
     """Connects on creation.  ``flask_test_client``, if given, shares its
-    cookies (so the user session set by HTTP routes) with the events."""
+    cookies (so the user session set by HTTP routes) with the events.
+
+    As in Flask-SocketIO, ``clients`` maps every test client's Engine.IO
+    sid to the client (for the life of the process), and ``acks`` holds the
+    last acknowledgement received (``{'args', 'namespace'}``) until
+    :meth:`emit` returns it.
+    """
+
+    clients: dict = {}
 
     def __init__(self, app, socketio, namespace=None, query_string=None,
                  headers=None, auth=None, flask_test_client=None):
@@ -32,10 +40,11 @@ class SocketIOTestClient:
         self.socketio = socketio
         self.flask_test_client = flask_test_client
         self.eio_sid = uuid.uuid4().hex
+        self.clients[self.eio_sid] = self
         self.connected = {}
         self.queue = []
+        self.acks = None
         self.callback_counter = 0
-        self._acks = {}
         self._lock = threading.Lock()
         self._incoming = PacketAssembler(socketio.server.packet_class)
         self.connect(namespace=namespace, query_string=query_string,
@@ -58,18 +67,20 @@ class SocketIOTestClient:
             self.queue.append({'name': name, 'args': args,
                                'namespace': namespace})
         elif pkt.packet_type in (packet.ACK, packet.BINARY_ACK):
-            self._acks[(namespace, pkt.id)] = pkt.data
-        elif pkt.packet_type == packet.CONNECT:
-            self.connected[namespace] = True
+            self.acks = {'args': pkt.data, 'namespace': namespace}
         elif pkt.packet_type in (packet.DISCONNECT, packet.CONNECT_ERROR):
             self.connected[namespace] = False
 
     # -- the sending half -----------------------------------------------------
 
     def _send(self, pkt):
+        """Encode ``pkt`` as a network client would, decode it as the server
+        would, and have the server handle it."""
         encoded = pkt.encode()
+        decoder = PacketAssembler(self.socketio.server.packet_class)
         for data in encoded if isinstance(encoded, list) else [encoded]:
-            self.socketio.server.feed_loopback(self.eio_sid, data)
+            whole = decoder.push(data)
+        self.socketio.server.feed_loopback(self.eio_sid, whole)
 
     def is_connected(self, namespace=None):
         """Whether ``namespace`` (default ``'/'``) is connected."""
@@ -96,8 +107,13 @@ class SocketIOTestClient:
             self.flask_test_client._add_cookies_to_wsgi(environ)
         self.socketio.server.open_loopback(self.eio_sid, environ,
                                            self._deliver)
-        self._send(self.socketio.server.packet_class(
-            packet.CONNECT, auth, namespace=namespace))
+        server = self.socketio.server
+        self._send(server.packet_class(packet.CONNECT, auth,
+                                       namespace=namespace))
+        # as Flask-SocketIO's: connected if the server holds a session for
+        # the namespace (so connecting again to one keeps it connected)
+        if server.manager.sid_from_eio_sid(self.eio_sid, namespace):
+            self.connected[namespace] = True
 
     def disconnect(self, namespace=None):
         """Disconnect from ``namespace`` (default ``'/'``)."""
@@ -116,17 +132,16 @@ class SocketIOTestClient:
         if not self.is_connected(namespace):
             raise RuntimeError('not connected')
         namespace = namespace or '/'
-        ack_id = None
+        ack_id = None  # the server acknowledges only packets with an id
         if callback:
             self.callback_counter += 1
             ack_id = self.callback_counter
         self._send(self.socketio.server.packet_class(
             packet.EVENT, data=[event, *args], namespace=namespace,
             id=ack_id))
-        if ack_id is not None:
-            args = self._acks.pop((namespace, ack_id), None)
-            if args is not None:
-                return args[0] if len(args) == 1 else args
+        if self.acks is not None:
+            args, self.acks = self.acks['args'], None
+            return args[0] if len(args) == 1 else args
         return None
 
     def send(self, data, json=False, callback=False, namespace=None):
