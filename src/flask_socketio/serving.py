@@ -1,6 +1,7 @@
 """``SocketIO.run()`` and ``stop()``: the web server of each async mode.
 
-- threading: Werkzeug's threaded server, WebSocket through simple-websocket;
+- threading: ``app.run()`` (Werkzeug's threaded server), WebSocket through
+  simple-websocket;
 - eventlet: ``eventlet.wsgi``;
 - gevent: ``gevent.pywsgi``, with gevent-websocket's handler when installed
   (simple-websocket otherwise).
@@ -11,8 +12,9 @@ that ``stop()`` can end ``run()`` from any handler.
 from __future__ import annotations
 
 import logging
-import os
+import socket
 import sys
+import threading
 import time
 
 log = logging.getLogger('werkzeug')
@@ -43,7 +45,22 @@ def run(socketio, app, host=None, port=None, **kwargs):
     extra_files = kwargs.pop('extra_files', None)
     if extra_files:
         reloader_options['extra_files'] = extra_files
-    # the options app.run() / run_simple() take besides make_server's
+    allow_unsafe_werkzeug = kwargs.pop('allow_unsafe_werkzeug', False)
+    app.debug = debug
+
+    mode = socketio.server.eio.async_mode
+    if mode == 'threading':
+        # handed over to app.run(), as Flask-SocketIO does: its banner, its
+        # `flask run` guard, its debugger, reloader, dotenv and static files
+        _check_werkzeug_allowed(allow_unsafe_werkzeug)
+        kwargs.setdefault('threaded', True)
+        kwargs['request_handler'] = _request_handler(
+            socketio, host, port, kwargs.get('request_handler'))
+        app.run(host=host, port=port, use_reloader=use_reloader,
+                **reloader_options, **kwargs)
+        return
+
+    # run_with_reloader() names its interval differently from app.run()
     for option, name in (('reloader_type', 'reloader_type'),
                          ('reloader_interval', 'interval'),
                          ('exclude_patterns', 'exclude_patterns')):
@@ -51,23 +68,21 @@ def run(socketio, app, host=None, port=None, **kwargs):
             reloader_options[name] = kwargs.pop(option)
     use_debugger = kwargs.pop('use_debugger', debug)
     use_evalex = kwargs.pop('use_evalex', True)
-    allow_unsafe_werkzeug = kwargs.pop('allow_unsafe_werkzeug', False)
-
-    app.debug = debug
     if use_debugger and socketio.sockio_mw is not None:
         # the debugger goes between the Socket.IO middleware and the app
         from werkzeug.debug import DebuggedApplication
         socketio.sockio_mw.wsgi_app = DebuggedApplication(
             socketio.sockio_mw.wsgi_app, evalex=use_evalex)
-
-    mode = socketio.server.eio.async_mode
-    if mode == 'threading':
-        serve = _threading_server(socketio, app, host, port,
-                                  allow_unsafe_werkzeug, kwargs)
-    elif mode == 'eventlet':
+    if mode == 'eventlet':
         serve = _eventlet_server(socketio, app, host, port, log_output, kwargs)
     elif mode == 'gevent':
         serve = _gevent_server(socketio, app, host, port, log_output, kwargs)
+        if use_reloader:
+            # the reloader's threads and sleeps must yield to the server's
+            # greenlets (without this its child dies with LoopExit)
+            from gevent import monkey
+            monkey.patch_thread()
+            monkey.patch_time()
     else:
         raise RuntimeError(f'run() cannot start a server in async mode '
                            f'{mode!r}: start the application with its own '
@@ -92,32 +107,31 @@ def stop(socketio):
     socketio.server.start_background_task(stopper)
 
 
-def _threading_server(socketio, app, host, port, allow_unsafe_werkzeug,
-                      kwargs):
-    """Werkzeug, as ``app.run()`` would start it (it logs every request,
-    whatever ``log_output`` says, as with Flask-SocketIO), but kept at hand
-    for ``stop()``."""
-    from werkzeug.serving import (WSGIRequestHandler, is_running_from_reloader,
-                                  make_server)
-    if not sys.stdin or not sys.stdin.isatty():
-        if not allow_unsafe_werkzeug:
-            raise RuntimeError('The Werkzeug web server is not designed to '
-                               'run in production. Pass '
-                               'allow_unsafe_werkzeug=True to the run() '
-                               'method to disable this error.')
-        log.warning('Werkzeug appears to be used in a production '
-                    'deployment. Consider switching to a production web '
-                    'server instead.')
-    if kwargs.pop('load_dotenv', True) and \
-            os.environ.get('FLASK_RUN_FROM_CLI') != 'true':
-        from flask.cli import load_dotenv
-        load_dotenv()  # .env/.flaskenv, when python-dotenv is installed
-    static_files = kwargs.pop('static_files', None)
-    if static_files:
-        from werkzeug.middleware.shared_data import SharedDataMiddleware
-        app = SharedDataMiddleware(app, static_files)
+def _check_werkzeug_allowed(allow_unsafe_werkzeug):
+    if sys.stdin and sys.stdin.isatty():
+        return
+    if not allow_unsafe_werkzeug:
+        raise RuntimeError('The Werkzeug web server is not designed to run '
+                           'in production. Pass allow_unsafe_werkzeug=True '
+                           'to the run() method to disable this error.')
+    log.warning('Werkzeug appears to be used in a production deployment. '
+                'Consider switching to a production web server instead.')
 
-    class Handler(WSGIRequestHandler):
+
+def _request_handler(socketio, host, port, base=None):
+    """The request handler ``app.run()`` is given: the application's own
+    (or Werkzeug's), which also hands its server to ``stop()``, since
+    ``app.run()`` keeps the server to itself."""
+    from werkzeug.serving import WSGIRequestHandler
+    stopper = _WerkzeugStopper(host, port)
+    socketio._stop_server = stopper
+
+    class Handler(base or WSGIRequestHandler):
+        def setup(self):
+            if stopper.server is None:
+                stopper.found(socketio, self.server)
+            super().setup()
+
         def run_wsgi(self):
             try:
                 super().run_wsgi()
@@ -127,31 +141,41 @@ def _threading_server(socketio, app, host, port, allow_unsafe_werkzeug,
                     # peer's closing frames as another HTTP request (a 400
                     # reply in place of the close frame; clients hang)
                     self.close_connection = True
+    return Handler
 
-    kwargs.setdefault('threaded', True)
-    kwargs.setdefault('request_handler', Handler)
 
-    def serve():
-        server = make_server(host, port, app, **kwargs)
+class _WerkzeugStopper:
+    """``stop()`` for the server ``app.run()`` started, known from its first
+    connection.  Until one has come (a stop called right after start-up),
+    it connects to the server itself to learn it."""
+
+    def __init__(self, host, port):
+        self.address = (host, port)
+        self.server = None
+        self.known = threading.Event()
+
+    def found(self, socketio, server):
+        self.server = server
         socketio.wsgi_server = server
-        socketio._stop_server = server.shutdown
-        if not is_running_from_reloader():
-            _announce('https' if kwargs.get('ssl_context') else 'http', host,
-                      server.server_port)
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
-    return serve
+        self.known.set()
 
-
-def _announce(scheme, host, port):
-    """Say where the server listens, as ``flask run`` does (Werkzeug's
-    logger gets a handler only if the application configured none)."""
-    if not log.handlers and log.level == logging.NOTSET:
-        log.setLevel(logging.INFO)
-        log.addHandler(logging.StreamHandler())
-    log.info(' * Running on %s://%s:%d', scheme, host, port)
+    def __call__(self):
+        from werkzeug.serving import is_running_from_reloader
+        deadline = time.monotonic() + 5.0
+        while not self.known.is_set() and time.monotonic() < deadline:
+            try:
+                socket.create_connection(self.address, timeout=0.5).close()
+            except OSError:
+                pass
+            self.known.wait(0.05)
+        if self.server is None:
+            raise RuntimeError('Cannot stop unknown web server')
+        self.server.shutdown()
+        if is_running_from_reloader():
+            # the reloader's child serves in a thread while its main thread
+            # watches files: end that too, so run() returns
+            import _thread
+            _thread.interrupt_main()
 
 
 def _eventlet_server(socketio, app, host, port, log_output, kwargs):
