@@ -79,12 +79,11 @@ def test_startup_log_names_the_core(caplog):
                for r in caplog.records)
 
 
-@pytest.mark.once
-@pytest.mark.timeout(600)
-def test_wheel_carries_the_compiled_core(tmp_path):
-    """Build the wheel as ./dev wheel does, install it where no compiler
-    can run, and find the compiled core active.  (Marked ``once``: the
-    pure-Python pass of ./dev test leaves it to the compiled pass.)"""
+@pytest.fixture(scope='module')
+def installed_wheel(tmp_path_factory):
+    """The wheel built as ./dev wheel builds it, installed in a new virtual
+    environment where no compiler can run: (wheel, python, environ)."""
+    tmp_path = tmp_path_factory.mktemp('wheel')
     wheels = tmp_path / 'wheels'
     build = subprocess.run(
         [sys.executable, '-m', 'pip', 'wheel', '--no-deps', '--quiet',
@@ -94,12 +93,6 @@ def test_wheel_carries_the_compiled_core(tmp_path):
         capture_output=True, text=True, timeout=500)
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = wheels.glob('*.whl')
-    names = zipfile.ZipFile(wheel).namelist()
-    assert any(n.startswith('flask_socketio/_speedups/codec_c') and
-               n.endswith('.so') for n in names), names
-    assert 'flask_socketio/_speedups/codec_py.py' in names
-    assert not any(n.startswith('_speedups/') for n in names)
-
     env_dir = tmp_path / 'venv'
     venv.create(env_dir, with_pip=True)
     python = str(env_dir / 'bin' / 'python')
@@ -111,6 +104,21 @@ def test_wheel_carries_the_compiled_core(tmp_path):
          str(wheel)], env=no_compiler, capture_output=True, text=True,
         timeout=500)
     assert install.returncode == 0, install.stderr[-3000:]
+    return wheel, python, no_compiler
+
+
+@pytest.mark.once
+@pytest.mark.timeout(600)
+def test_wheel_carries_the_compiled_core(installed_wheel, tmp_path):
+    """Install the wheel where no compiler can run, and find the compiled
+    core active.  (Marked ``once``: the pure-Python pass of ./dev test
+    leaves it to the compiled pass.)"""
+    wheel, python, no_compiler = installed_wheel
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith('flask_socketio/_speedups/codec_c') and
+               n.endswith('.so') for n in names), names
+    assert 'flask_socketio/_speedups/codec_py.py' in names
+    assert not any(n.startswith('_speedups/') for n in names)
     check = subprocess.run(
         [python, '-s', '-c', 'import flask_socketio as f; '
          'print(f.speedups.implementation, f.speedups.codec.__file__)'],
@@ -118,7 +126,82 @@ def test_wheel_carries_the_compiled_core(tmp_path):
     assert check.returncode == 0, check.stderr
     implementation, where = check.stdout.split()
     assert implementation == 'compiled'
-    assert str(env_dir) in where and where.endswith('.so')
+    assert str(wheel.parent.parent / 'venv') in where
+    assert where.endswith('.so')
+
+
+def _fake_wheel(directory, name, version, files, requires=()):
+    """A minimal wheel: enough for pip to resolve and install it."""
+    import base64
+    import hashlib
+    dist = name.replace('-', '_')
+    info = f'{dist}-{version}.dist-info'
+    files = dict(files)
+    files[f'{info}/METADATA'] = ''.join(
+        [f'Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n'] +
+        [f'Requires-Dist: {r}\n' for r in requires])
+    files[f'{info}/WHEEL'] = ('Wheel-Version: 1.0\nGenerator: tests\n'
+                              'Root-Is-Purelib: true\nTag: py3-none-any\n')
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(
+            hashlib.sha256(text.encode()).digest()).rstrip(b'=').decode()
+        record.append(f'{path},sha256={digest},{len(text.encode())}')
+    files[f'{info}/RECORD'] = '\n'.join(record + [f'{info}/RECORD,,']) + '\n'
+    target = directory / f'{dist}-{version}-py3-none-any.whl'
+    with zipfile.ZipFile(target, 'w') as zf:
+        for path, text in files.items():
+            zf.writestr(path, text)
+    return target
+
+
+@pytest.mark.once
+@pytest.mark.timeout(600)
+def test_the_wheel_replaces_stock_flask_socketio(installed_wheel, tmp_path):
+    """Installed, this package is flask-socketio to pip and to
+    importlib.metadata: a dependency that requires flask-socketio is
+    satisfied by it, and pip does not put stock on top of it (same import
+    name), neither installing a requirements file that names the wheel
+    beside such a dependency, nor installing the dependency later, even
+    with a newer stock on the index."""
+    wheel, python, env = installed_wheel
+    index = tmp_path / 'index'
+    index.mkdir()
+    stock = {'flask_socketio/__init__.py': 'STOCK = True\n'}
+    for version in ('5.7.0', '5.9.0'):
+        _fake_wheel(index, 'flask-socketio', version, stock)
+    _fake_wheel(index, 'chat-extension', '1.0',
+                {'chat_extension/__init__.py': ''},
+                requires=['flask-socketio>=5.3'])
+    requirements = tmp_path / 'requirements.txt'
+    requirements.write_text(f'flask-socketio @ {wheel.as_uri()}\n'
+                            f'chat-extension\n')
+
+    def pip(*args):
+        result = subprocess.run(
+            [python, '-m', 'pip', 'install', '--quiet', '--no-index',
+             '--find-links', str(index), *args], env=env,
+            capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def installed():
+        result = subprocess.run(
+            [python, '-s', '-c',
+             'import importlib.metadata as m, flask_socketio as f; '
+             'print(m.version("flask-socketio"), '
+             'hasattr(f, "STOCK"), f.speedups.implementation)'],
+            cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
+
+    version = installed()[0]
+    assert version == flask_socketio.__version__
+    assert version.startswith('5.7.0+')
+    pip('-r', str(requirements))
+    assert installed() == [version, 'False', 'compiled']
+    pip('--force-reinstall', '--no-deps', 'chat-extension')
+    pip('chat-extension', '--upgrade')
+    assert installed() == [version, 'False', 'compiled']
 
 
 def test_fastjson_module_as_a_json_option():

@@ -22,7 +22,8 @@ from .extension import SocketIO
 from .namespace import Namespace
 from .test_client import SocketIOTestClient
 
-__version__ = '0.1.0'
+#: the Flask-SocketIO release implemented, + this project's release
+__version__ = '5.7.0+fast.0.2.0'
 
 __all__ = [
     'SocketIO', 'SocketIOTestClient', 'Namespace', 'ConnectionRefusedError',
