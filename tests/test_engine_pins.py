@@ -20,6 +20,8 @@ def test_server_hooks_exist_with_expected_signatures():
         '_handle_eio_connect': ['self', 'eio_sid', 'environ'],
         '_handle_eio_message': ['self', 'eio_sid', 'data'],
         '_handle_eio_disconnect': ['self', 'eio_sid', 'reason'],
+        '_handle_connect': ['self', 'eio_sid', 'namespace', 'data'],
+        '_handle_disconnect': ['self', 'eio_sid', 'namespace', 'reason'],
         '_handle_event': ['self', 'eio_sid', 'namespace', 'id', 'data'],
         '_handle_event_internal': ['self', 'server', 'sid', 'eio_sid', 'data',
                                    'namespace', 'id'],
