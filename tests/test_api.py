@@ -1,4 +1,4 @@
-"""Unit tests of the public API (shared/docs/api.md), through the
+"""Unit tests of the public API (Flask-SocketIO's), through the
 network-free test client.
 
 Every test builds its own Flask app and SocketIO object.  The file also runs
@@ -334,8 +334,8 @@ def test_custom_event_without_arguments():
 
 
 def test_emit_several_positional_arguments():
-    # Beyond stock: Flask-SocketIO 5.x needs a tuple for several arguments;
-    # api.md allows ``*args`` and this package sends several arguments
+    # Beyond stock: Flask-SocketIO 5.7 needs a tuple for several arguments
+    # (several positional ones raise TypeError); here they are sent as such
     app, sio = make()
 
     @sio.on('go')

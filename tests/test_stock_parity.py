@@ -241,3 +241,36 @@ def test_second_init_app_keeps_the_path():
         assert http.get('/ws/?EIO=4&transport=polling').status_code == 200
         assert http.get('/socket.io/?EIO=4&transport=polling').status_code \
             == 404
+
+
+# -- refusals -----------------------------------------------------------------
+
+def test_refusals_refuse_whatever_error_handlers_exist():
+    # Beyond stock: Flask-SocketIO 5.7 hands the builtin ConnectionRefusedError
+    # to on_error_default, and python-socketio's to a Namespace's error(),
+    # and in both cases lets the client connect
+    import flask_socketio
+    app, sio = make()
+    errors = []
+
+    @sio.on('connect')
+    def builtin_refusal():
+        raise ConnectionRefusedError('no')
+
+    @sio.on_error_default
+    def on_error(exc):
+        errors.append(exc)
+
+    class Guarded(Namespace):
+        def on_connect(self):
+            raise flask_socketio.ConnectionRefusedError('not here')
+
+        def error(self, exc):
+            errors.append(exc)
+
+    sio.on_namespace(Guarded('/guarded'))
+    client = sio.test_client(app)
+    assert not client.is_connected()
+    client.connect('/guarded')
+    assert not client.is_connected('/guarded')
+    assert errors == []

@@ -87,7 +87,8 @@ class SocketIO:
     """Socket.IO support for a Flask application.
 
     A drop-in for Flask-SocketIO's ``SocketIO``: the same options (see
-    ``shared/docs/api.md``), passed either here or to :meth:`init_app`.
+    https://flask-socketio.readthedocs.io/ and this project's README),
+    passed either here or to :meth:`init_app`.
     With no app but a ``message_queue``, the object is a write-only emitter
     for processes that only publish through the queue.
     """
@@ -156,8 +157,11 @@ class SocketIO:
     # -- handler registration -----------------------------------------------
 
     def on(self, message: str, namespace: Optional[str] = None):
-        """Decorator registering a handler for ``message`` (see module doc
-        of ``shared/docs/api.md`` for reserved names and catch-alls)."""
+        """Decorator registering a handler for ``message``: an event name,
+        ``'connect'``/``'disconnect'`` (their ``auth``/``reason`` argument is
+        optional), ``'message'``/``'json'``, or ``'*'`` for any event (the
+        handler gets the event's name first); ``namespace='*'`` for any
+        namespace (``request.namespace`` says which)."""
         namespace = namespace or '/'
 
         def decorator(handler):
