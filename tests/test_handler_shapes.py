@@ -211,16 +211,18 @@ def test_connect_and_disconnect_handler_shapes_over_a_real_connection(
     app, sio, connects, disconnects = make_shapes_app()
     server = LiveServer(sio, app).start()
     try:
-        client = clients(server.url, transports=['websocket'],
-                         namespaces=_namespaces(), auth=AUTH)
+        client = clients(server.url, connect=False)
         ran = []
         for namespace in _namespaces():
             client.on('ran', functools.partial(
                 lambda ns, *args: ran.append((ns, *args)), namespace),
                 namespace=namespace)
-        assert wait_until(lambda: len(connects) == len(_namespaces()),
-                          TIMEOUT)
+        client.connect(server.url, transports=['websocket'],
+                       namespaces=_namespaces(), auth=AUTH,
+                       wait_timeout=TIMEOUT)
+        assert wait_until(lambda: len(ran) == len(_namespaces()), TIMEOUT)
         assert sorted(connects) == _expected_connects(AUTH)
+        assert sorted(ran) == _expected_connects(AUTH)
         assert all(client.get_sid(ns) for ns in _namespaces())
         client.disconnect()
         assert wait_until(lambda: len(disconnects) == len(_namespaces()),

@@ -16,7 +16,6 @@ from flask_socketio import (Namespace, SocketIO, SocketIOTestClient,
                             close_room, emit, join_room, send)
 
 from _live import TIMEOUT, ClientFactory, LiveServer
-from conftest import wait_until
 
 FALSY_ROOMS = [0, '']
 
@@ -79,8 +78,8 @@ def test_falsy_room_reaches_its_members_only(room):
 
     sio.emit('to-room', 'outside', to=room)
     sio.send('outside', to=room)
-    assert [r['name'] for r in member.get_received()] == ['to-room',
-                                                           'message']
+    assert [r['name'] for r in member.get_received()] == \
+        ['to-room', 'message']
     assert outsider.get_received() == []
 
     outsider.emit('close', room)

@@ -35,9 +35,9 @@ def _target(to, room, broadcast):
     return to
 
 
-def emit(event, *args, namespace=EVENT_NAMESPACE, callback=None, broadcast=False,
-         to=None, room=None, include_self=True, skip_sid=None,
-         ignore_queue=False, **kwargs):
+def emit(event, *args, namespace=EVENT_NAMESPACE, callback=None,
+         broadcast=False, to=None, room=None, include_self=True,
+         skip_sid=None, ignore_queue=False, **kwargs):
     """Emit ``event``: to the sender, or to ``to``/``room``, or with
     ``broadcast=True`` to everyone in the namespace."""
     return _socketio().emit(
@@ -47,9 +47,9 @@ def emit(event, *args, namespace=EVENT_NAMESPACE, callback=None, broadcast=False
         skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue)
 
 
-def send(message, json=False, namespace=EVENT_NAMESPACE, callback=None, broadcast=False,
-         to=None, room=None, include_self=True, skip_sid=None,
-         ignore_queue=False, **kwargs):
+def send(message, json=False, namespace=EVENT_NAMESPACE, callback=None,
+         broadcast=False, to=None, room=None, include_self=True,
+         skip_sid=None, ignore_queue=False, **kwargs):
     """Send a ``message`` (or, with ``json=True``, a ``json``) event."""
     return _socketio().send(
         message, json=json,
@@ -58,8 +58,8 @@ def send(message, json=False, namespace=EVENT_NAMESPACE, callback=None, broadcas
         skip_sid=skip_sid, callback=callback, ignore_queue=ignore_queue)
 
 
-def call(event, *args, namespace=EVENT_NAMESPACE, to=None, room=None, timeout=60,
-         ignore_queue=False, **kwargs):
+def call(event, *args, namespace=EVENT_NAMESPACE, to=None, room=None,
+         timeout=60, ignore_queue=False, **kwargs):
     """Emit to the sender (or ``to``) and wait for its acknowledgement."""
     return _socketio().call(
         event, *args,

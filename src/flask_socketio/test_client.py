@@ -132,7 +132,7 @@ class SocketIOTestClient:
         if not self.is_connected(namespace):
             raise RuntimeError('not connected')
         namespace = namespace or '/'
-        ack_id = None  # the server acknowledges only packets with an id
+        ack_id = None
         if callback:
             self.callback_counter += 1
             ack_id = self.callback_counter
@@ -160,4 +160,3 @@ class SocketIOTestClient:
             self.queue = [p for p in self.queue
                           if p['namespace'] != namespace]
         return mine
-
