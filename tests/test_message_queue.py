@@ -348,7 +348,8 @@ def test_write_only_emitter_publishes_without_listening(redis_url):
         data = json.loads(message['data'])
         assert data['method'] == 'emit'
         assert data['event'] == 'hello'
-        assert data['data'] == [{'x': 1}]
+        # python-socketio's own wire format (later releases publish a list)
+        assert data['data'] in ([{'x': 1}], {'x': 1})
         assert data['room'] == 'room1'
         assert data['namespace'] == '/chat'
         # write-only: it never subscribed to its channel
