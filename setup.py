@@ -1,8 +1,9 @@
 """Build script: the optional compiled core.
 
-Everything declarative lives in pyproject.toml.  This file compiles
-src/_speedups/codec_py.py with Cython as ``flask_socketio._speedups.codec_c``
-(the pure-Python file stays in the package as the fallback).
+Everything declarative lives in pyproject.toml.  This file compiles each
+``src/_speedups/X_py.py`` of ``COMPILED_MODULES`` with Cython as
+``flask_socketio._speedups.X_c`` (the pure-Python file stays in the package
+as the fallback).
 
 - ``FLASK_SOCKETIO_NO_EXTENSIONS=1``: build nothing (a pure install).
 - ``FLASK_SOCKETIO_REQUIRE_EXTENSIONS=1``: a failed compile fails the build
@@ -22,12 +23,14 @@ HERE = Path(__file__).resolve().parent
 NO_EXTENSIONS = bool(os.environ.get('FLASK_SOCKETIO_NO_EXTENSIONS')) or \
     platform.python_implementation() != 'CPython'
 REQUIRE_EXTENSIONS = bool(os.environ.get('FLASK_SOCKETIO_REQUIRE_EXTENSIONS'))
+#: src/_speedups/X_py.py, each compiled as flask_socketio._speedups.X_c
+COMPILED_MODULES = ('codec', 'websocket')
 
 
 def remove_stale_build():
     """A pure install must not leave an older in-place build (editable
     installs put it in src/_speedups/) to be imported instead of the .py."""
-    for stale in HERE.glob('src/_speedups/codec_c.*'):
+    for stale in HERE.glob('src/_speedups/*_c.*'):
         if stale.suffix in ('.so', '.pyd'):
             stale.unlink()
 
@@ -45,19 +48,23 @@ def extensions():
         print('warning: Cython is not installed; installing pure Python',
               file=sys.stderr)
         return []
-    # Cython looks for the augmenting codec_c.pxd by module path, so the
-    # pure source is staged as flask_socketio/_speedups/codec_c.py: the same
+    # Cython looks for the augmenting X_c.pxd by module path, so each pure
+    # source X_py.py is staged as flask_socketio/_speedups/X_c.py: the same
     # file, under the name it is compiled as
     stage = Path('build', 'cython-src', 'flask_socketio', '_speedups')
     stage.mkdir(parents=True, exist_ok=True)
     for package in (stage.parent, stage):
         (package / '__init__.py').touch()
-    shutil.copyfile(HERE / 'src/_speedups/codec_py.py', stage / 'codec_c.py')
-    shutil.copyfile(HERE / 'src/_speedups/codec_c.pxd', stage / 'codec_c.pxd')
-    ext = Extension('flask_socketio._speedups.codec_c',
-                    [str(stage / 'codec_c.py')])
+    exts = []
+    for name in COMPILED_MODULES:
+        shutil.copyfile(HERE / f'src/_speedups/{name}_py.py',
+                        stage / f'{name}_c.py')
+        shutil.copyfile(HERE / f'src/_speedups/{name}_c.pxd',
+                        stage / f'{name}_c.pxd')
+        exts.append(Extension(f'flask_socketio._speedups.{name}_c',
+                              [str(stage / f'{name}_c.py')]))
     try:
-        return cythonize([ext], language_level=3, quiet=True, force=True,
+        return cythonize(exts, language_level=3, quiet=True, force=True,
                          compiler_directives={'boundscheck': False,
                                               'wraparound': False})
     except Exception as exc:

@@ -34,12 +34,15 @@ def test_the_expected_core_is_active():
     if FORCED_PURE:
         assert speedups.implementation == 'pure'
         assert speedups.codec.__name__.endswith('codec_py')
+        assert speedups.websocket.__name__.endswith('websocket_py')
     else:
         require(speedups.COMPILED, 'the compiled core is not built (no C '
                                    'compiler or Cython at install time?)')
         assert speedups.implementation == 'compiled'
         assert speedups.codec.__file__.endswith(('.so', '.pyd'))
         assert speedups.codec.COMPILED is True
+        assert speedups.websocket.__file__.endswith(('.so', '.pyd'))
+        assert speedups.websocket.COMPILED is True
 
 
 def test_the_environment_variable_forces_pure_python():
@@ -115,9 +118,10 @@ def test_wheel_carries_the_compiled_core(installed_wheel, tmp_path):
     leaves it to the compiled pass.)"""
     wheel, python, no_compiler = installed_wheel
     names = zipfile.ZipFile(wheel).namelist()
-    assert any(n.startswith('flask_socketio/_speedups/codec_c') and
-               n.endswith('.so') for n in names), names
-    assert 'flask_socketio/_speedups/codec_py.py' in names
+    for module in ('codec', 'websocket'):
+        assert any(n.startswith(f'flask_socketio/_speedups/{module}_c') and
+                   n.endswith('.so') for n in names), names
+        assert f'flask_socketio/_speedups/{module}_py.py' in names
     assert not any(n.startswith('_speedups/') for n in names)
     check = subprocess.run(
         [python, '-s', '-c', 'import flask_socketio as f; '

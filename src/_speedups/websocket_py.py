@@ -1,0 +1,308 @@
+"""RFC 6455 WebSocket frames, the server's side, sans I/O.
+
+Bytes read from a client go into :meth:`FrameReader.feed`, which returns
+the whole messages and control frames they complete; the frame functions
+build what the server sends.  Nothing here touches a socket, so every async
+mode's driver shares it, and a broadcast's frame is built once for all its
+recipients.
+
+The reader is strict, as a server must be with clients it does not know:
+frames must be masked, reserved bits clear (no extension is negotiated),
+lengths minimally encoded, control frames short and whole, fragments in
+order, text valid UTF-8 (checked frame by frame, so a bad byte ends the
+connection before the rest of the message arrives), close codes ones a
+peer may send.  A message longer than ``max_message_size`` is refused from
+the frame header that announces it (alone or with the fragments before
+it), before its payload is buffered.  Every violation raises
+:class:`WebSocketError` with the close code to answer with; the reader then
+accepts nothing more.
+
+This file is also compiled by Cython as ``websocket_c`` (see setup.py and
+``websocket_c.pxd``); ``COMPILED`` branches hold what only C can do faster
+(unmasking).  Both builds behave identically.
+"""
+from __future__ import annotations
+
+import codecs
+import struct
+
+try:
+    import cython
+    COMPILED = cython.compiled  # True in the compiled build
+except ImportError:  # Cython is not needed to run the pure module
+    COMPILED = False
+
+OP_CONTINUATION = 0x0
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+OP_CLOSE = 0x8
+OP_PING = 0x9
+OP_PONG = 0xA
+
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_PROTOCOL_ERROR = 1002
+CLOSE_NO_STATUS = 1005  # reported for a close frame without a code
+CLOSE_INVALID_DATA = 1007
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
+
+#: the codes below 3000 a peer may send in a close frame (the rest of the
+#: range is reserved or only reported locally, e.g. 1005, 1006, 1015)
+_PEER_CODES = frozenset((1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010,
+                         1011, 1012, 1013))
+
+_DATA_OPCODES = (OP_CONTINUATION, OP_TEXT, OP_BINARY)
+_CONTROL_OPCODES = (OP_CLOSE, OP_PING, OP_PONG)
+
+_utf8_decoder = codecs.getincrementaldecoder('utf-8')
+
+
+class WebSocketError(Exception):
+    """A client broke the protocol; ``code`` is the close code to send.
+    ``events`` holds what the same bytes completed before the violation
+    (still to be handled, as their sender sent them first)."""
+
+    def __init__(self, code: int, reason: str):
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+        self.events = []
+
+    def __str__(self):
+        return f'{self.reason} (close code {self.code})'
+
+
+class FrameReader:
+    """One connection's incoming frames (client to server, so masked).
+
+    :meth:`feed` returns a list of ``(opcode, payload)``: ``OP_TEXT`` with
+    a ``str``, ``OP_BINARY``, ``OP_PING`` and ``OP_PONG`` with ``bytes``,
+    ``OP_CLOSE`` with ``(code, reason)``.  After a close frame the reader
+    takes nothing more (``closed``).
+    """
+
+    def __init__(self, max_message_size: int = 1_000_000):
+        self.max_message_size = max_message_size
+        self.closed = False
+        self._buffer = bytearray()
+        self._error = None
+        # the fragmented message being assembled, if any
+        self._opcode = -1
+        self._parts = []
+        self._size = 0
+        self._text = None  # its incremental UTF-8 decoder
+
+    def feed(self, data) -> list:
+        """Take bytes read from the socket; return what they complete."""
+        if self._error is not None:
+            raise WebSocketError(self._error.code, self._error.reason)
+        if self.closed:
+            return []
+        self._buffer += data
+        events = []
+        try:
+            pos = self._parse(events)
+        except WebSocketError as exc:
+            exc.events = events
+            self._error = exc
+            self._buffer = bytearray()
+            self._parts = []
+            raise
+        if pos:
+            del self._buffer[:pos]
+        return events
+
+    def _parse(self, events) -> int:
+        buf = self._buffer
+        end = len(buf)
+        pos = 0
+        while not self.closed and end - pos >= 2:
+            first = buf[pos]
+            second = buf[pos + 1]
+            fin = first & 0x80
+            opcode = first & 0x0F
+            if first & 0x70:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR,
+                                     'reserved bits set')
+            if not second & 0x80:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR,
+                                     'client frame not masked')
+            length = second & 0x7F
+            header = 6
+            if length == 126:
+                if end - pos < 8:
+                    break
+                length = (buf[pos + 2] << 8) | buf[pos + 3]
+                if length < 126:
+                    raise WebSocketError(CLOSE_PROTOCOL_ERROR,
+                                         'length not minimally encoded')
+                header = 8
+            elif length == 127:
+                if end - pos < 14:
+                    break
+                if buf[pos + 2] & 0x80:
+                    raise WebSocketError(CLOSE_PROTOCOL_ERROR,
+                                         'length beyond 63 bits')
+                length = int.from_bytes(buf[pos + 2:pos + 10], 'big')
+                if length < 65536:
+                    raise WebSocketError(CLOSE_PROTOCOL_ERROR,
+                                         'length not minimally encoded')
+                header = 14
+            self._check_frame(fin, opcode, length)
+            if end - pos < header + length:
+                break
+            payload = _unmask(buf, pos + header, length, pos + header - 4)
+            pos += header + length
+            self._frame(fin, opcode, payload, events)
+        return pos
+
+    def _check_frame(self, fin, opcode, length):
+        """What the header alone tells: raised before the payload waits."""
+        if opcode in _CONTROL_OPCODES:
+            if not fin:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR,
+                                     'fragmented control frame')
+            if length > 125:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR,
+                                     'control frame over 125 bytes')
+            return
+        if opcode not in _DATA_OPCODES:
+            raise WebSocketError(CLOSE_PROTOCOL_ERROR,
+                                 f'unknown opcode {opcode}')
+        if opcode == OP_CONTINUATION:
+            if self._opcode < 0:
+                raise WebSocketError(CLOSE_PROTOCOL_ERROR,
+                                     'continuation of no message')
+        elif self._opcode >= 0:
+            raise WebSocketError(CLOSE_PROTOCOL_ERROR,
+                                 'new message inside a fragmented one')
+        if self._size + length > self.max_message_size:
+            raise WebSocketError(CLOSE_TOO_BIG,
+                                 f'message over {self.max_message_size} '
+                                 f'bytes')
+
+    def _frame(self, fin, opcode, payload, events):
+        if opcode == OP_PING or opcode == OP_PONG:
+            events.append((opcode, payload))
+        elif opcode == OP_CLOSE:
+            events.append((OP_CLOSE, _close_payload(payload)))
+            self.closed = True
+        elif fin and opcode != OP_CONTINUATION:
+            # a whole message in one frame: the common case
+            if opcode == OP_TEXT:
+                events.append((OP_TEXT, _utf8(payload)))
+            else:
+                events.append((OP_BINARY, payload))
+        else:
+            self._fragment(fin, opcode, payload, events)
+
+    def _fragment(self, fin, opcode, payload, events):
+        if opcode != OP_CONTINUATION:
+            self._opcode = opcode
+            if opcode == OP_TEXT:
+                self._text = _utf8_decoder()
+        if self._opcode == OP_TEXT:
+            try:
+                part = self._text.decode(payload, bool(fin))
+            except UnicodeDecodeError:
+                raise WebSocketError(CLOSE_INVALID_DATA,
+                                     'text is not valid UTF-8') from None
+        else:
+            part = payload
+        self._parts.append(part)
+        self._size += len(payload)
+        if fin:
+            joiner = '' if self._opcode == OP_TEXT else b''
+            events.append((self._opcode, joiner.join(self._parts)))
+            self._opcode = -1
+            self._parts = []
+            self._size = 0
+            self._text = None
+
+
+def _utf8(payload) -> str:
+    try:
+        return payload.decode('utf-8')
+    except UnicodeDecodeError:
+        raise WebSocketError(CLOSE_INVALID_DATA,
+                             'text is not valid UTF-8') from None
+
+
+def _close_payload(payload) -> tuple:
+    if not payload:
+        return (CLOSE_NO_STATUS, '')
+    if len(payload) == 1:
+        raise WebSocketError(CLOSE_PROTOCOL_ERROR, 'close payload of 1 byte')
+    code = (payload[0] << 8) | payload[1]
+    if not (code in _PEER_CODES or 3000 <= code <= 4999):
+        raise WebSocketError(CLOSE_PROTOCOL_ERROR, f'close code {code}')
+    return (code, _utf8(payload[2:]))
+
+
+def _unmask(buf, start, length, key_at) -> bytes:
+    """``length`` bytes of ``buf`` from ``start``, XORed with the 4-byte
+    key at ``key_at``."""
+    if not length:
+        return b''
+    if not COMPILED:
+        key = bytes(buf[key_at:key_at + 4])
+        mask = key * (length >> 2) + key[:length & 3]
+        return (int.from_bytes(buf[start:start + length], 'little')
+                ^ int.from_bytes(mask, 'little')).to_bytes(length, 'little')
+    # C: the key doubled into one 64-bit word, XORed 8 bytes at a time
+    # (memcpy for any alignment); C names come from websocket_c.pxd
+    word = 0
+    chunk = 0
+    out = PyBytes_FromStringAndSize(cython.NULL, length)  # noqa: F821
+    dst = cython.cast(cython.p_uchar, PyBytes_AS_STRING(out))  # noqa: F821
+    base = cython.cast(cython.p_uchar,
+                       PyByteArray_AS_STRING(buf))  # noqa: F821
+    src = base + start
+    keyp = base + key_at
+    wordp = cython.cast(cython.p_uchar, cython.address(word))
+    memcpy(wordp, keyp, 4)  # noqa: F821
+    memcpy(wordp + 4, keyp, 4)  # noqa: F821
+    i = 0
+    while i + 8 <= length:
+        memcpy(cython.address(chunk), src + i, 8)  # noqa: F821
+        chunk ^= word
+        memcpy(dst + i, cython.address(chunk), 8)  # noqa: F821
+        i += 8
+    while i < length:
+        dst[i] = src[i] ^ keyp[i & 3]
+        i += 1
+    return out
+
+
+# -- what the server sends (unmasked) -----------------------------------------
+
+def encode_frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+    """One frame: header and payload in one ``bytes``, for one write."""
+    length = len(payload)
+    first = (0x80 if fin else 0) | opcode
+    if length < 126:
+        header = bytes((first, length))
+    elif length < 65536:
+        header = struct.pack('!BBH', first, 126, length)
+    else:
+        header = struct.pack('!BBQ', first, 127, length)
+    return header + payload
+
+
+def encode_text(text: str) -> bytes:
+    return encode_frame(OP_TEXT, text.encode('utf-8'))
+
+
+def encode_binary(data) -> bytes:
+    return encode_frame(OP_BINARY, bytes(data))
+
+
+def encode_close(code: int = CLOSE_NORMAL, reason: str = '') -> bytes:
+    if code == CLOSE_NO_STATUS:
+        return encode_frame(OP_CLOSE, b'')
+    # a close frame holds 125 bytes: the reason is cut on a character
+    reason_bytes = reason.encode('utf-8')[:123].decode('utf-8', 'ignore')
+    return encode_frame(OP_CLOSE, struct.pack('!H', code) +
+                        reason_bytes.encode('utf-8'))
