@@ -319,3 +319,96 @@ def test_unmasking_large_payloads(ws):
     key = os.urandom(4)
     events = ws.FrameReader().feed(client_frame(2, data, key=key))
     assert events == [(ws.OP_BINARY, data)]
+
+
+# -- one Engine.IO session's WebSocket --------------------------------------
+
+def _client_reads(data):
+    """What a client (wsproto) reads from what the server wrote."""
+    client = Connection(ConnectionType.CLIENT)
+    client.receive_data(data)
+    out = []
+    for event in client.events():
+        if isinstance(event, TextMessage):
+            out.append(('text', event.data))
+        elif isinstance(event, BytesMessage):
+            out.append(('binary', bytes(event.data)))
+        elif isinstance(event, Pong):
+            out.append(('pong', bytes(event.payload)))
+        elif isinstance(event, CloseConnection):
+            out.append(('close', int(event.code)))
+    return out
+
+
+def test_engineio_websocket_messages_and_answers(ws):
+    conn = ws.EngineIOWebSocket()
+    events = conn.receive_data(
+        client_frame(1, b'2probe') + client_frame(1, b'5') +
+        client_frame(1, b'42["chat","hi"]') + client_frame(2, b'\x00\x01') +
+        client_frame(9, b'are you there') + client_frame(1, b'3') +
+        client_frame(1, b'6'))
+    assert events == [(ws.EV_PROBE, None), (ws.EV_UPGRADE, None),
+                      (ws.EV_MESSAGE, '2["chat","hi"]'),
+                      (ws.EV_MESSAGE, b'\x00\x01'), (ws.EV_PONG, '')]
+    assert _client_reads(conn.data_to_send()) == [
+        ('text', '3probe'), ('pong', b'are you there')]
+
+
+def test_engineio_websocket_sends_coalesced_in_order(ws):
+    conn = ws.EngineIOWebSocket()
+    shared = ws.encode_text('42["news",1]')  # one frame, many recipients
+    assert conn.send_packet('2')
+    assert conn.send(shared)
+    assert conn.send(ws.encode_binary(b'\xff'))
+    assert conn.backlog == 3 + len(shared) + 3
+    data = conn.data_to_send()
+    assert conn.backlog == 0 and conn.data_to_send() == b''
+    assert _client_reads(data) == [('text', '2'), ('text', '42["news",1]'),
+                                   ('binary', b'\xff')]
+
+
+def test_engineio_websocket_close_from_the_client(ws):
+    conn = ws.EngineIOWebSocket()
+    events = conn.receive_data(client_frame(1, b'4a') + client_frame(
+        8, struct.pack('!H', 1001)) + client_frame(1, b'4late'))
+    assert events == [(ws.EV_MESSAGE, 'a'), (ws.EV_CLOSE, (1001, ''))]
+    assert _client_reads(conn.data_to_send()) == [('close', 1001)]
+    assert not conn.send_packet('4x')  # nothing after the close
+    events = ws.EngineIOWebSocket().receive_data(client_frame(1, b'1'))
+    assert events == [(ws.EV_CLOSE, (1000, 'client closed the session'))]
+
+
+@pytest.mark.parametrize('frame, code', [
+    (client_frame(1, b'4ok') + client_frame(1, b'x', masked=False), 1002),
+    (client_frame(1, b'4ok') + client_frame(1, b'\xff'), 1007),
+    (client_frame(1, b'4ok') + client_frame(1, b'9nonsense'), 1002),
+])
+def test_engineio_websocket_violations_end_the_session(ws, frame, code):
+    conn = ws.EngineIOWebSocket()
+    events = conn.receive_data(frame)
+    assert events[0] == (ws.EV_MESSAGE, 'ok')  # sent first, handled first
+    assert events[1][0] == ws.EV_CLOSE and events[1][1][0] == code
+    assert len(events) == 2
+    assert _client_reads(conn.data_to_send()) == [('close', code)]
+    assert conn.close_reason[0] == code
+
+
+def test_engineio_websocket_message_over_the_limit(ws):
+    conn = ws.EngineIOWebSocket(max_message_size=100)
+    # the header alone (mask key included), none of the 5000 bytes
+    events = conn.receive_data(struct.pack('!BBH', 0x81, 0xFE, 5000) +
+                               b'mask')
+    assert events == [(ws.EV_CLOSE, (ws.CLOSE_TOO_BIG,
+                                     'message over 100 bytes'))]
+
+
+def test_engineio_websocket_backlog_is_bounded(ws):
+    conn = ws.EngineIOWebSocket(max_backlog=1000)
+    frame = ws.encode_text('4' + 'x' * 97)  # 100 bytes framed
+    assert all(conn.send(frame) for _ in range(10))
+    assert conn.backlog == 1000
+    assert not conn.send(frame)  # the client stopped reading
+    assert conn.close_reason == (ws.CLOSE_POLICY_VIOLATION,
+                                 ws.BACKLOG_EXCEEDED)
+    assert conn.backlog == 0 and conn.data_to_send() == b''  # memory back
+    assert not conn.send(frame)

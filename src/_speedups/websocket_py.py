@@ -2,9 +2,11 @@
 
 Bytes read from a client go into :meth:`FrameReader.feed`, which returns
 the whole messages and control frames they complete; the frame functions
-build what the server sends.  Nothing here touches a socket, so every async
-mode's driver shares it, and a broadcast's frame is built once for all its
-recipients.
+build what the server sends.  :class:`EngineIOWebSocket` puts the two
+together for one Engine.IO session: its packets, the answers the protocol
+gives by itself, and the bounded backlog of what waits to be written.
+Nothing here touches a socket, so every async mode's driver shares it, and
+a broadcast's frame is built once for all its recipients.
 
 The reader is strict, as a server must be with clients it does not know:
 frames must be masked, reserved bits clear (no extension is negotiated),
@@ -306,3 +308,129 @@ def encode_close(code: int = CLOSE_NORMAL, reason: str = '') -> bytes:
     reason_bytes = reason.encode('utf-8')[:123].decode('utf-8', 'ignore')
     return encode_frame(OP_CLOSE, struct.pack('!H', code) +
                         reason_bytes.encode('utf-8'))
+
+
+# -- one Engine.IO session's WebSocket ----------------------------------------
+
+#: what :meth:`EngineIOWebSocket.receive_data` reports
+EV_MESSAGE = 'message'    # an Engine.IO message: str, or bytes for binary
+EV_PONG = 'pong'          # the client answered the server's ping
+EV_PROBE = 'probe'        # upgrade probe ("2probe"), already answered
+EV_UPGRADE = 'upgrade'    # the client switched to this WebSocket
+EV_CLOSE = 'close'        # (code, reason): the session ends here
+
+BACKLOG_EXCEEDED = 'backlog exceeded'
+
+
+class EngineIOWebSocket:
+    """The WebSocket of one Engine.IO session, sans I/O.
+
+    Bytes read from the socket go into :meth:`receive_data`, which answers
+    what the protocol answers by itself (WebSocket pings, the upgrade
+    probe, a close) and returns Engine.IO events.  Frames to send go into
+    :meth:`send` (prebuilt: a broadcast's frame is built once for all its
+    recipients); :meth:`data_to_send` takes everything pending as one
+    ``bytes`` for one write.  What waits unsent is bounded by
+    ``max_backlog`` bytes: a client that does not read past it has its
+    backlog dropped and the session ends with ``BACKLOG_EXCEEDED``.
+    """
+
+    def __init__(self, max_message_size: int = 1_000_000,
+                 max_backlog: int = 16 * 1024 * 1024):
+        self.reader = FrameReader(max_message_size)
+        self.max_backlog = max_backlog
+        self.backlog = 0          # bytes waiting in data_to_send()
+        self.closing = False      # a close frame is queued: send no more
+        self.close_reason = None  # (code, reason) once the session ends
+        self._out = []
+
+    def send(self, frame: bytes) -> bool:
+        """Queue one frame; False if the session has ended (or just ended
+        because the client stopped reading)."""
+        if self.closing:
+            return False
+        if self.backlog + len(frame) > self.max_backlog:
+            self._out = []
+            self.backlog = 0
+            self.closing = True
+            self.close_reason = (CLOSE_POLICY_VIOLATION, BACKLOG_EXCEEDED)
+            return False
+        self._out.append(frame)
+        self.backlog += len(frame)
+        return True
+
+    def send_packet(self, text: str) -> bool:
+        """Queue one Engine.IO text packet (``'2'`` a ping, ``'4...'`` a
+        message)."""
+        return self.send(encode_text(text))
+
+    def close(self, code: int = CLOSE_NORMAL, reason: str = '') -> None:
+        """Queue a close frame (the last thing sent)."""
+        if self.closing:
+            return
+        self._out.append(encode_close(code, reason))
+        self.closing = True
+        if self.close_reason is None:
+            self.close_reason = (code, reason)
+
+    def data_to_send(self) -> bytes:
+        out = b''.join(self._out)
+        self._out = []
+        self.backlog = 0
+        return out
+
+    def receive_data(self, data) -> list:
+        """Take bytes read from the socket; return ``(event, value)``
+        pairs (see the ``EV_`` names)."""
+        events = []
+        try:
+            frames = self.reader.feed(data)
+        except WebSocketError as exc:
+            self._frames(exc.events, events)
+            self._end(exc.code, exc.reason, events)
+            return events
+        self._frames(frames, events)
+        return events
+
+    def _frames(self, frames, events):
+        for opcode, payload in frames:
+            if self.close_reason is not None:
+                return
+            if opcode == OP_TEXT:
+                self._text_packet(payload, events)
+            elif opcode == OP_BINARY:
+                events.append((EV_MESSAGE, payload))
+            elif opcode == OP_PING:
+                if not self.closing:
+                    self._out.append(encode_frame(OP_PONG, payload))
+            elif opcode == OP_CLOSE:
+                code, reason = payload
+                # answered with the client's own code, as RFC 6455 asks
+                self._end(CLOSE_NORMAL if code == CLOSE_NO_STATUS else code,
+                          reason, events, echo=True)
+            # OP_PONG: nothing asked for one; ignored
+
+    def _text_packet(self, text, events):
+        kind = text[:1]
+        if kind == '4':
+            events.append((EV_MESSAGE, text[1:]))
+        elif kind == '3':
+            events.append((EV_PONG, text[1:]))
+        elif text == '2probe':
+            if not self.closing:
+                self._out.append(encode_text('3probe'))
+            events.append((EV_PROBE, None))
+        elif kind == '5':
+            events.append((EV_UPGRADE, None))
+        elif kind == '1':
+            self._end(CLOSE_NORMAL, 'client closed the session', events)
+        elif kind == '6':
+            pass  # noop
+        else:
+            self._end(CLOSE_PROTOCOL_ERROR,
+                      f'not an Engine.IO packet: {text[:20]!r}', events)
+
+    def _end(self, code, reason, events, echo=False):
+        self.close(code, '' if echo else reason)
+        self.close_reason = (code, reason)
+        events.append((EV_CLOSE, (code, reason)))
