@@ -106,3 +106,24 @@ def test_fan_out_seams():
         mro = with_fan_out(base).__mro__
         assert mro.index(socketio.PubSubManager) < mro.index(FanOut) \
             < mro.index(socketio.Manager)
+
+
+def test_polling_post_seams():
+    # _EngineIOServer reads polling POSTs itself, answering with
+    # python-engineio's own responses and CORS headers, and hands each
+    # packet to the session's socket as handle_post_request does
+    assert _params(engineio.Server.handle_request) == ['self', 'environ',
+                                                       'start_response']
+    assert _params(engineio.Server._cors_allowed_origins) == ['self',
+                                                              'environ']
+    assert _params(engineio.Server._cors_headers) == ['self', 'environ']
+    server = engineio.Server(async_mode='threading')
+    ok, bad = server._ok(), server._bad_request()
+    for response in (ok, bad):
+        assert set(response) >= {'status', 'headers', 'response'}
+    assert ok['status'].startswith('200') and bad['status'].startswith('400')
+    assert _params(eio_socket.Socket.receive) == ['self', 'pkt']
+    assert 'self.receive(pkt)' in inspect.getsource(
+        eio_socket.Socket.handle_post_request)
+    for attribute in ('connected', 'closed', 'upgraded'):
+        assert hasattr(eio_socket.Socket(server, 'sid'), attribute)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import urllib.parse
 
 import engineio
 import socketio
@@ -378,11 +379,20 @@ class _EventletTask:
 
 
 class _EngineIOServer(engineio.Server):
-    """Engine.IO server whose ``disconnect(sid)`` does not wait for the
-    client to fetch its queued packets: python-engineio calls it from the
-    request that caught a protocol error (e.g. a polling POST over
-    ``max_http_buffer_size``), and with no GET pending that wait never ended,
-    so each such request held a server thread forever and got no response."""
+    """python-engineio's server with two repairs.
+
+    - ``disconnect(sid)`` does not wait for the client to fetch its queued
+      packets: python-engineio calls it from the request that caught a
+      protocol error, and with no GET pending that wait never ended, so each
+      such request held a server thread forever and got no response.
+    - Polling POSTs are read here (:meth:`_handle_post`): python-engineio
+      refuses a payload of more than 16 packets with a 400, which the
+      official JavaScript client, batching what it queued during the
+      previous POST, takes for delivered (its events are lost silently).
+      Any number of packets within ``max_http_buffer_size`` is taken; a
+      body over it, announced or chunked, gets 413 without being read
+      further, and ends the session.
+    """
 
     def disconnect(self, sid=None):
         if sid is None:
@@ -391,6 +401,86 @@ class _EngineIOServer(engineio.Server):
         if sock is not None:
             sock.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
             self.sockets.pop(sid, None)
+
+    def handle_request(self, environ, start_response):
+        if environ.get('REQUEST_METHOD') == 'POST':
+            query = urllib.parse.parse_qs(environ.get('QUERY_STRING', ''))
+            sock = self.sockets.get(query.get('sid', [None])[0])
+            if sock is not None and sock.connected and not sock.closed \
+                    and not sock.upgraded \
+                    and 'j' not in query \
+                    and query.get('transport', ['polling']) == ['polling'] \
+                    and not self._origin_refused(environ):
+                return self._handle_post(sock, environ, start_response)
+        # everything else, and what python-engineio refuses, as it does
+        return super().handle_request(environ, start_response)
+
+    def _origin_refused(self, environ):
+        origin = environ.get('HTTP_ORIGIN')
+        if not origin or self.cors_allowed_origins == []:
+            return False
+        allowed = self._cors_allowed_origins(environ)
+        return allowed is not None and origin not in allowed
+
+    def _handle_post(self, sock, environ, start_response):
+        body = _read_body(environ, self.max_http_buffer_size)
+        if body is None:
+            self.logger.warning('%s: polling POST over max_http_buffer_size '
+                                '(%d bytes), disconnecting', sock.sid,
+                                self.max_http_buffer_size)
+            self.disconnect(sock.sid)
+            start_response('413 Payload Too Large',
+                           [('Content-Type', 'text/plain')] +
+                           self._cors_headers(environ))
+            return [b'Payload Too Large']
+        try:
+            text = body.decode('utf-8')
+            packets = [_speedups.EioPacket(encoded_packet=part) for part in
+                       _speedups.codec.decode_payload(text, len(text) + 1)]
+        except ValueError as exc:  # UnicodeDecodeError included
+            self.logger.warning('%s: invalid polling payload (%s), '
+                                'disconnecting', sock.sid, exc)
+            self.disconnect(sock.sid)
+            r = self._bad_request()
+        else:
+            r = self._ok()
+            try:
+                for pkt in packets:
+                    sock.receive(pkt)
+            except engineio.exceptions.EngineIOError:
+                self.disconnect(sock.sid)
+                r = self._bad_request()
+        start_response(r['status'], r['headers'] + self._cors_headers(environ))
+        return [r['response']]
+
+
+def _read_body(environ, limit):
+    """A request's body, or None when it is over ``limit`` bytes (not read
+    further).  Chunked bodies (no Content-Length) are read up to the limit
+    as they arrive."""
+    stream = environ['wsgi.input']
+    length = environ.get('CONTENT_LENGTH')
+    if length:
+        try:
+            length = int(length)
+        except ValueError:
+            return None
+        if length > limit or length < 0:
+            return None
+        return stream.read(length)
+    if not (environ.get('wsgi.input_terminated') or
+            environ.get('HTTP_TRANSFER_ENCODING', '').lower() == 'chunked'):
+        return b''  # no length and no chunks: no body
+    parts = []
+    size = 0
+    while True:
+        part = stream.read(limit + 1 - size)
+        if not part:
+            return b''.join(parts)
+        parts.append(part)
+        size += len(part)
+        if size > limit:
+            return None
 
 
 class PacketAssembler:
