@@ -213,7 +213,8 @@ class FrameReader:
                                      'text is not valid UTF-8') from None
         else:
             part = payload
-        self._parts.append(part)
+        if part:  # empty fragments must not grow the list without bound
+            self._parts.append(part)
         self._size += len(payload)
         if fin:
             joiner = '' if self._opcode == OP_TEXT else b''
