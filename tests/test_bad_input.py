@@ -349,6 +349,28 @@ def test_chunked_polling_posts_are_bounded_too(server, good):
     assert_still_works(good)
 
 
+def test_polling_post_with_a_bad_content_length_is_a_bad_request(server,
+                                                                  good):
+    p = RawPolling(server.url)
+    assert p.post('40').status_code == 200
+    # by hand: HTTP libraries write the right Content-Length themselves
+    import http.client
+    import urllib.parse
+    url = urllib.parse.urlsplit(p.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port,
+                                      timeout=TIMEOUT)
+    try:
+        conn.putrequest('POST', url.path + '?' +
+                        urllib.parse.urlencode(p.params()))
+        conn.putheader('Content-Length', '-5')
+        conn.endheaders()
+        assert conn.getresponse().status == 400
+    finally:
+        conn.close()
+    assert p.post('42["echo",1]').status_code == 400  # the session ended
+    assert_still_works(good)
+
+
 def test_malformed_polling_packet_closes_session(server, good):
     p = RawPolling(server.url)
     assert p.post('40').status_code == 200

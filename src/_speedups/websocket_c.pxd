@@ -13,7 +13,7 @@ cdef class FrameReader:
     cdef bytearray _buffer
     cdef object _error
     cdef int _opcode
-    cdef list _parts
+    cdef bytearray _data
     cdef Py_ssize_t _size
     cdef object _text
 
@@ -30,6 +30,7 @@ cdef class FrameReader:
     cdef object _frame(self, int fin, int opcode, bytes payload,
                        list events)
 
+    @cython.locals(data=bytes)
     cdef object _fragment(self, int fin, int opcode, bytes payload,
                           list events)
 

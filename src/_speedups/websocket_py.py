@@ -90,11 +90,12 @@ class FrameReader:
         self.closed = False
         self._buffer = bytearray()
         self._error = None
-        # the fragmented message being assembled, if any
+        # the fragmented message being assembled, if any, in one buffer
+        # (a part per fragment would cost an object per byte sent)
         self._opcode = -1
-        self._parts = []
+        self._data = bytearray()
         self._size = 0
-        self._text = None  # its incremental UTF-8 decoder
+        self._text = None  # its incremental UTF-8 decoder, for checking
 
     def feed(self, data) -> list:
         """Take bytes read from the socket; return what they complete."""
@@ -110,7 +111,7 @@ class FrameReader:
             exc.events = events
             self._error = exc
             self._buffer = bytearray()
-            self._parts = []
+            self._data = bytearray()
             raise
         if pos:
             del self._buffer[:pos]
@@ -153,7 +154,7 @@ class FrameReader:
                                          'length not minimally encoded')
                 header = 14
             self._check_frame(fin, opcode, length)
-            if end - pos < header + length:
+            if end - pos - header < length:  # (no sum: C would wrap)
                 break
             payload = _unmask(buf, pos + header, length, pos + header - 4)
             pos += header + length
@@ -180,7 +181,7 @@ class FrameReader:
         elif self._opcode >= 0:
             raise WebSocketError(CLOSE_PROTOCOL_ERROR,
                                  'new message inside a fragmented one')
-        if self._size + length > self.max_message_size:
+        if length > self.max_message_size - self._size:
             raise WebSocketError(CLOSE_TOO_BIG,
                                  f'message over {self.max_message_size} '
                                  f'bytes')
@@ -207,20 +208,18 @@ class FrameReader:
                 self._text = _utf8_decoder()
         if self._opcode == OP_TEXT:
             try:
-                part = self._text.decode(payload, bool(fin))
+                self._text.decode(payload, bool(fin))  # checked as it comes
             except UnicodeDecodeError:
                 raise WebSocketError(CLOSE_INVALID_DATA,
                                      'text is not valid UTF-8') from None
-        else:
-            part = payload
-        if part:  # empty fragments must not grow the list without bound
-            self._parts.append(part)
+        self._data += payload
         self._size += len(payload)
         if fin:
-            joiner = '' if self._opcode == OP_TEXT else b''
-            events.append((self._opcode, joiner.join(self._parts)))
+            data = bytes(self._data)
+            events.append((self._opcode, data.decode('utf-8')
+                           if self._opcode == OP_TEXT else data))
             self._opcode = -1
-            self._parts = []
+            self._data = bytearray()
             self._size = 0
             self._text = None
 
@@ -331,9 +330,11 @@ class EngineIOWebSocket:
     probe, a close) and returns Engine.IO events.  Frames to send go into
     :meth:`send` (prebuilt: a broadcast's frame is built once for all its
     recipients); :meth:`data_to_send` takes everything pending as one
-    ``bytes`` for one write.  What waits unsent is bounded by
-    ``max_backlog`` bytes: a client that does not read past it has its
-    backlog dropped and the session ends with ``BACKLOG_EXCEEDED``.
+    ``bytes`` for one write.  What waits unsent, the protocol's own answers
+    included, is bounded by ``max_backlog`` bytes: a client that does not
+    read past it has its backlog dropped and the session ends with
+    ``BACKLOG_EXCEEDED`` and no close frame (the client is not reading):
+    the driver then drops the connection.
     """
 
     def __init__(self, max_message_size: int = 1_000_000,
@@ -403,7 +404,7 @@ class EngineIOWebSocket:
                 events.append((EV_MESSAGE, payload))
             elif opcode == OP_PING:
                 if not self.closing:
-                    self._out.append(encode_frame(OP_PONG, payload))
+                    self.send(encode_frame(OP_PONG, payload))
             elif opcode == OP_CLOSE:
                 code, reason = payload
                 # answered with the client's own code, as RFC 6455 asks
@@ -419,7 +420,7 @@ class EngineIOWebSocket:
             events.append((EV_PONG, text[1:]))
         elif text == '2probe':
             if not self.closing:
-                self._out.append(encode_text('3probe'))
+                self.send(encode_text('3probe'))
             events.append((EV_PROBE, None))
         elif kind == '5':
             events.append((EV_UPGRADE, None))

@@ -423,26 +423,29 @@ class _EngineIOServer(engineio.Server):
         return allowed is not None and origin not in allowed
 
     def _handle_post(self, sock, environ, start_response):
-        body = _read_body(environ, self.max_http_buffer_size)
-        if body is None:
-            self.logger.warning('%s: polling POST over max_http_buffer_size '
-                                '(%d bytes), disconnecting', sock.sid,
-                                self.max_http_buffer_size)
-            self.disconnect(sock.sid)
-            start_response('413 Payload Too Large',
-                           [('Content-Type', 'text/plain')] +
-                           self._cors_headers(environ))
-            return [b'Payload Too Large']
         try:
-            text = body.decode('utf-8')
-            packets = [_speedups.EioPacket(encoded_packet=part) for part in
-                       _speedups.codec.decode_payload(text, len(text) + 1)]
+            body = _read_body(environ, self.max_http_buffer_size)
+            if body is not None:
+                text = body.decode('utf-8')
+                packets = [_speedups.EioPacket(encoded_packet=part) for part
+                           in _speedups.codec.decode_payload(text,
+                                                             len(text) + 1)]
         except ValueError as exc:  # UnicodeDecodeError included
-            self.logger.warning('%s: invalid polling payload (%s), '
+            self.logger.warning('%s: invalid polling POST (%s), '
                                 'disconnecting', sock.sid, exc)
             self.disconnect(sock.sid)
             r = self._bad_request()
         else:
+            if body is None:
+                self.logger.warning('%s: polling POST over '
+                                    'max_http_buffer_size (%d bytes), '
+                                    'disconnecting', sock.sid,
+                                    self.max_http_buffer_size)
+                self.disconnect(sock.sid)
+                start_response('413 Payload Too Large',
+                               [('Content-Type', 'text/plain')] +
+                               self._cors_headers(environ))
+                return [b'Payload Too Large']
             r = self._ok()
             try:
                 for pkt in packets:
@@ -456,16 +459,15 @@ class _EngineIOServer(engineio.Server):
 
 def _read_body(environ, limit):
     """A request's body, or None when it is over ``limit`` bytes (not read
-    further).  Chunked bodies (no Content-Length) are read up to the limit
-    as they arrive."""
+    further); ValueError for a Content-Length that is not one.  Chunked
+    bodies (no Content-Length) are read up to the limit as they arrive."""
     stream = environ['wsgi.input']
     length = environ.get('CONTENT_LENGTH')
     if length:
-        try:
-            length = int(length)
-        except ValueError:
-            return None
-        if length > limit or length < 0:
+        length = int(length)  # ValueError: a bad request
+        if length < 0:
+            raise ValueError(f'Content-Length {length}')
+        if length > limit:
             return None
         return stream.read(length)
     if not (environ.get('wsgi.input_terminated') or
