@@ -81,19 +81,32 @@ class InOrderClient(socketio.Client):
         return _InOrderEngineIOClient
 
 
+def _build(name: str, which: str):
+    """One build of the compiled core's module ``name``: its pure twin, or
+    the compiled one (imported directly, so it is tested in the pure pass
+    of ./dev test too)."""
+    import importlib
+    package = 'flask_socketio._speedups'
+    if which == 'pure':
+        return importlib.import_module(f'{package}.{name}_py')
+    try:
+        module = importlib.import_module(f'{package}.{name}_c')
+    except ImportError:
+        module = None
+    require(module is not None, 'the compiled core is not built')
+    return module
+
+
 @pytest.fixture(params=['pure', 'compiled'])
 def codec(request):
-    """Each build of the compiled core's module in turn (the compiled one is
-    imported directly, so it is tested in the pure pass too)."""
-    from flask_socketio._speedups import codec_py
-    if request.param == 'pure':
-        return codec_py
-    try:
-        from flask_socketio._speedups import codec_c
-    except ImportError:
-        codec_c = None
-    require(codec_c is not None, 'the compiled core is not built')
-    return codec_c
+    """Each build of the packet codec in turn."""
+    return _build('codec', request.param)
+
+
+@pytest.fixture(params=['pure', 'compiled'])
+def ws(request):
+    """Each build of the WebSocket frame codec in turn."""
+    return _build('websocket', request.param)
 
 
 @pytest.fixture(scope='session')

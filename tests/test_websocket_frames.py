@@ -15,21 +15,6 @@ from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import (BytesMessage, CloseConnection, Message, Ping,
                             Pong, TextMessage)
 
-from conftest import require
-
-
-@pytest.fixture(params=['pure', 'compiled'])
-def ws(request):
-    from flask_socketio._speedups import websocket_py
-    if request.param == 'pure':
-        return websocket_py
-    try:
-        from flask_socketio._speedups import websocket_c
-    except ImportError:
-        websocket_c = None
-    require(websocket_c is not None, 'the compiled core is not built')
-    return websocket_c
-
 
 def client_frame(opcode, payload=b'', fin=True, rsv=0, masked=True,
                  key=b'\x01\x02\x03\x04', length_form='minimal'):
