@@ -384,7 +384,9 @@ def test_binary_broadcast_reaches_websocket_and_polling_clients(clients,
         # most 16 packets from one)
         messages = [{'blob': bytes(range(256)) * 4, 'n': i} for i in range(6)]
         for message in messages:
-            sender.emit('to_all', message)
+            # one at a time: the server handles each event in a thread of
+            # its own, so emits sent together may be broadcast in any order
+            sender.call('to_all', message, timeout=TIMEOUT)
         for c in receivers:
             assert c.received.wait_for('all_message', len(messages)) == \
                 [(m,) for m in messages]
