@@ -484,7 +484,8 @@ def test_raising_disconnect_handler_is_logged_and_cleaned_up(server, good,
     assert reply.startswith('40/fragile,{"sid":'), reply
     sid = json.loads(reply[len('40/fragile,'):])['sid']
     manager = server.socketio.server.manager
-    assert manager.is_connected(sid, '/fragile')
+    # python-socketio sends the reply first, then marks the sid connected
+    assert wait_until(lambda: manager.is_connected(sid, '/fragile'), TIMEOUT)
     mark = server.log.mark()
     r.send('41/fragile,')
     assert wait_until(lambda: any(

@@ -375,11 +375,37 @@ class EngineIOWebSocket:
         if self.close_reason is None:
             self.close_reason = (code, reason)
 
-    def data_to_send(self) -> bytes:
-        out = b''.join(self._out)
-        self._out = []
-        self.backlog = 0
-        return out
+    def data_to_send(self, limit=None):
+        """What is pending, joined for one write: everything, or (with
+        ``limit``) the frames in order up to about ``limit`` bytes, at
+        least one.  A frame is returned as it was queued, without a copy,
+        when it is all there is to take."""
+        out = self._out
+        if limit is None or self.backlog <= limit:
+            self._out = []
+            self.backlog = 0
+        else:
+            size = 0
+            count = 0
+            while count < len(out) and (count == 0 or
+                                        size + len(out[count]) <= limit):
+                size += len(out[count])
+                count += 1
+            self._out = out[count:]
+            self.backlog -= size
+            out = out[:count]
+        if len(out) == 1:
+            return out[0]
+        return b''.join(out)
+
+    def unsent(self, data) -> None:
+        """Put back the tail of what :meth:`data_to_send` gave that the
+        socket did not take (a memoryview is kept as it is): it goes out
+        first, and counts in the backlog again, without the bound being
+        checked (it was checked when the frames were queued)."""
+        if len(data):
+            self._out.insert(0, data)
+            self.backlog += len(data)
 
     def receive_data(self, data) -> list:
         """Take bytes read from the socket; return ``(event, value)``

@@ -31,16 +31,23 @@ What the subclass adds to ``socketio.Server``:
 """
 from __future__ import annotations
 
+import collections
 import functools
 import logging
+import threading
+import time
 import urllib.parse
 
 import engineio
+import engineio.socket
 import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
-from . import _speedups
+from . import _speedups, transport
+from .transport import handshake
+from .transport.connection import Connection
+from .transport.loop import Loop
 
 logger = logging.getLogger('flask_socketio')
 
@@ -379,7 +386,9 @@ class _EventletTask:
 
 
 class _EngineIOServer(engineio.Server):
-    """python-engineio's server with two repairs.
+    """python-engineio's server with two repairs, and sessions
+    (:class:`_Session`) that serve WebSockets on this package's transport
+    where it is on (see :mod:`flask_socketio.transport`).
 
     - ``disconnect(sid)`` does not wait for the client to fetch its queued
       packets: python-engineio calls it from the request that caught a
@@ -393,6 +402,55 @@ class _EngineIOServer(engineio.Server):
       body over it, announced or chunked, gets 413 without being read
       further, and ends the session.
     """
+
+    def __init__(self, *args, max_backlog_size=transport.DEFAULT_MAX_BACKLOG,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_backlog_size = max_backlog_size
+        self.native = transport.native_wanted(self.async_mode)
+        self.pinger = _Pinger(self) if self.native else None
+
+    def _handle_connect(self, environ, start_response, transport,
+                        jsonp_index=None):
+        # python-engineio's, with this module's session class
+        if self.start_service_task:
+            self.start_service_task = False
+            self.service_task_handle = self.start_background_task(
+                self._service_task)
+        sid = self.generate_id()
+        session = _Session(self, sid)
+        self.sockets[sid] = session
+        session.send(eio_packet.Packet(eio_packet.OPEN, {
+            'sid': sid,
+            'upgrades': self._upgrades(sid, transport),
+            'pingTimeout': int(self.ping_timeout * 1000),
+            'pingInterval': int(
+                self.ping_interval + self.ping_interval_grace_period) * 1000,
+            'maxPayload': self.max_http_buffer_size,
+        }))
+        ret = self._trigger_event('connect', sid, environ, run_async=False)
+        if ret is not None and ret is not True:
+            del self.sockets[sid]
+            self.logger.warning('Application rejected connection')
+            return self._unauthorized(ret or None)
+        session.schedule_ping()
+        if transport == 'websocket':
+            ret = session.handle_get_request(environ, start_response)
+            if session.closed and sid in self.sockets:
+                del self.sockets[sid]  # the websocket has ended already
+            return ret
+        session.connected = True
+        headers = None
+        if self.cookie:
+            cookie = self.cookie if isinstance(self.cookie, dict) else {
+                'name': self.cookie, 'path': '/', 'SameSite': 'Lax'}
+            headers = [('Set-Cookie',
+                        self._generate_sid_cookie(sid, cookie))]
+        try:
+            return self._ok(session.poll(), headers=headers,
+                            jsonp_index=jsonp_index)
+        except engineio.exceptions.QueueEmpty:
+            return self._bad_request()
 
     def disconnect(self, sid=None):
         if sid is None:
@@ -455,6 +513,230 @@ class _EngineIOServer(engineio.Server):
                 r = self._bad_request()
         start_response(r['status'], r['headers'] + self._cors_headers(environ))
         return [r['response']]
+
+
+class _Session(engineio.socket.Socket):
+    """python-engineio's session, whose WebSocket, when the server serves
+    them natively, is a :class:`~flask_socketio.transport.connection.
+    Connection`: sends write to it directly (a broadcast's frame built once,
+    cached on the shared packet), and what it receives arrives in
+    :meth:`ws_event`.  Polling stays python-engineio's, up to the upgrade,
+    when what the polling queue still holds moves to the WebSocket first.
+    """
+
+    def __init__(self, server, sid):
+        super().__init__(server, sid)
+        self._ws = None       # the WebSocket once it is the transport
+        self._probing = None  # a WebSocket being upgraded to
+        self._switch = threading.Lock()
+
+    def send(self, pkt):
+        conn = self._ws
+        if conn is None:
+            with self._switch:
+                conn = self._ws
+                if conn is None:
+                    return super().send(pkt)
+        if not self.check_ping_timeout():
+            return
+        conn.write(_ws_frame(pkt))
+        if self.server.logger.isEnabledFor(logging.INFO):
+            self.server.logger.info(
+                '%s: Sending packet %s data %s', self.sid,
+                eio_packet.packet_names[pkt.packet_type],
+                pkt.data if not isinstance(pkt.data, bytes) else '<binary>')
+
+    def handle_get_request(self, environ, start_response):
+        if self.server.native and 'websocket' in environ.get(
+                'HTTP_UPGRADE', '').lower():
+            sock = handshake.server_socket(environ)
+            if sock is not None:
+                return self._take_websocket(environ, start_response, sock)
+        return super().handle_get_request(environ, start_response)
+
+    def _take_websocket(self, environ, start_response, sock):
+        if self.upgraded or self._probing is not None:
+            self.server.logger.info('%s: a second WebSocket refused',
+                                    self.sid)
+            return self.server._bad_request('Already upgraded')
+        try:
+            answer = handshake.accept_response(environ)
+        except handshake.HandshakeError as exc:
+            self.server.logger.info('%s: WebSocket refused: %s', self.sid,
+                                    exc)
+            return self.server._bad_request(str(exc))
+        conn = Connection(handshake.take_over(sock), self, Loop.shared(),
+                          self.server.max_http_buffer_size,
+                          self.server.max_backlog_size)
+        if self.connected:  # an upgrade from polling: probe first
+            self.upgrading = True
+            self._probing = conn
+            conn.start(answer)
+        else:  # a session opened on the WebSocket: OPEN waits in the queue
+            self.connected = True
+            self.upgraded = True
+            with self._switch:
+                first = [answer]
+                first.extend(_ws_frame(p) for p in self._take_queue())
+                self._ws = conn
+                conn.start(b''.join(first))
+        # the WSGI server writes this to the socket it lost (see take_over)
+        start_response('101 Switching Protocols', [])
+        return ()
+
+    def _take_queue(self):
+        """What the polling queue holds, in order (no-ops left out)."""
+        packets = []
+        while True:
+            try:
+                pkt = self.queue.get(block=False)
+            except self.server.get_queue_empty_exception():
+                return packets
+            self.queue.task_done()
+            if pkt is not None and pkt.packet_type != eio_packet.NOOP:
+                packets.append(pkt)
+
+    def ws_event(self, kind, value):
+        """One event of the WebSocket, in order, on a worker thread."""
+        wsm = _speedups.websocket
+        if kind == wsm.EV_MESSAGE:
+            if self.server.logger.isEnabledFor(logging.INFO):
+                self.server.logger.info(
+                    '%s: Received packet MESSAGE data %s', self.sid,
+                    value if isinstance(value, str) else '<binary>')
+            self.server._trigger_event('message', self.sid, value,
+                                       run_async=False)
+        elif kind == wsm.EV_PONG:
+            self.schedule_ping()
+        elif kind == wsm.EV_PROBE:
+            # answered by the core; end the pending poll, the client
+            # then sends UPGRADE on the WebSocket
+            self.queue.put(eio_packet.Packet(eio_packet.NOOP))
+        elif kind == wsm.EV_UPGRADE:
+            conn = self._probing
+            if conn is None:
+                return
+            with self._switch:
+                for pkt in self._take_queue():
+                    conn.write(_ws_frame(pkt))
+                self._ws = conn
+                self._probing = None
+                self.upgraded = True
+                self.upgrading = False
+            self.server.logger.info('%s: Upgrade to websocket successful',
+                                    self.sid)
+        elif kind == wsm.EV_CLOSE:
+            code, reason = value
+            if self._ws is None:  # the upgrade failed: polling goes on
+                self._probing = None
+                self.upgrading = False
+                self.server.logger.info('%s: Failed websocket upgrade (%s)',
+                                        self.sid, reason)
+                return
+            if code == wsm.CLOSE_NORMAL and reason == 'client closed ' \
+                    'the session':
+                why = self.server.reason.CLIENT_DISCONNECT
+            elif reason == wsm.BACKLOG_EXCEEDED:
+                why = BACKLOG_EXCEEDED
+            elif code in (wsm.CLOSE_NORMAL, wsm.CLOSE_GOING_AWAY, 1005,
+                          1006):
+                why = self.server.reason.TRANSPORT_CLOSE
+            else:
+                self.server.logger.warning(
+                    '%s: WebSocket closed by the server: %s', self.sid,
+                    f'{reason} (close code {code})')
+                why = self.server.reason.TRANSPORT_ERROR
+            self.close(wait=False, abort=True, reason=why)
+
+    def close(self, wait=True, abort=False, reason=None):
+        conn = self._ws
+        if conn is None:
+            probing = self._probing
+            if probing is not None:
+                probing.abort()
+            return super().close(wait=wait, abort=abort, reason=reason)
+        if self.closed or self.closing:
+            return
+        self.closing = True
+        self.server._trigger_event(
+            'disconnect', self.sid,
+            reason or self.server.reason.SERVER_DISCONNECT, run_async=False)
+        if not abort:
+            conn.write(_ws_frame(eio_packet.Packet(eio_packet.CLOSE)))
+        self.closed = True
+        conn.close()
+        if self.server.sockets.get(self.sid) is self:
+            del self.server.sockets[self.sid]
+
+    def schedule_ping(self):
+        pinger = self.server.pinger
+        if pinger is None:
+            return super().schedule_ping()
+        if self.last_ping:
+            self.last_ping = None
+            pinger.schedule(self)
+
+    def ping_now(self):
+        if not self.closing and not self.closed:
+            self.last_ping = time.time()
+            self.send(eio_packet.Packet(eio_packet.PING))
+
+
+#: the disconnect reason of a client cut off for not reading
+BACKLOG_EXCEEDED = 'backlog exceeded'
+
+
+def _ws_frame(pkt) -> bytes:
+    """An Engine.IO packet's WebSocket frame, built once per packet object
+    (a broadcast shares one among its recipients)."""
+    frame = getattr(pkt, 'ws_frame', None)
+    if frame is None:
+        encoded = pkt.encode()
+        if isinstance(encoded, str):
+            frame = _speedups.websocket.encode_text(encoded)
+        else:
+            frame = _speedups.websocket.encode_binary(encoded)
+        pkt.ws_frame = frame
+    return frame
+
+
+class _Pinger:
+    """Every session's next ping, in one background task instead of one
+    per session.  With one interval for all, pings fall due in the order
+    they are scheduled."""
+
+    def __init__(self, server):
+        self.server = server
+        self._due = collections.deque()
+        self._lock = threading.Lock()
+        self._running = False
+
+    def schedule(self, session):
+        with self._lock:
+            self._due.append(
+                (time.monotonic() + self.server.ping_interval, session))
+            if self._running:
+                return
+            self._running = True
+        self.server.start_background_task(self._run)
+
+    def _run(self):
+        while True:
+            with self._lock:
+                if not self._due:
+                    self._running = False
+                    return
+                when, session = self._due[0]
+                delay = when - time.monotonic()
+                if delay <= 0:
+                    self._due.popleft()
+            if delay > 0:
+                self.server.sleep(min(delay, 1.0))
+                continue
+            try:
+                session.ping_now()
+            except Exception:
+                self.server.logger.exception('%s: ping failed', session.sid)
 
 
 def _read_body(environ, limit):

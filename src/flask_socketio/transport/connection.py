@@ -1,0 +1,284 @@
+"""One client's WebSocket once the transport owns it.
+
+Writes go straight to the socket from whichever thread sends, under the
+connection's lock, when nothing is waiting before them; what the socket
+does not take waits in the protocol core's bounded backlog and leaves when
+the socket drains (the loop's EPOLLOUT), many frames in one write.  Bytes
+read go into the core; the events they complete are handed to the
+session's handler in order, one at a time, on a worker thread, so a slow
+handler never holds the loop, and a client whose events pile up is not
+read from until they are handled (TCP then slows the sender).
+
+Every epoll operation and the final close happen under the lock, once:
+the descriptor number is never touched after it is closed, when another
+connection may already have it.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import socket
+import threading
+import time
+
+from .. import _speedups
+
+ws = _speedups.websocket
+logger = logging.getLogger('flask_socketio')
+
+#: the close code reported when the TCP connection ended without a close
+#: frame (RFC 6455 section 7.1.5)
+CLOSE_ABNORMAL = 1006
+
+#: seconds a closing connection gets to take its last bytes and answer the
+#: close frame before its socket is closed regardless
+CLOSE_TIMEOUT = 2.0
+
+#: bytes read per call, and joined per write when the socket drains
+READ_SIZE = 256 * 1024
+WRITE_SIZE = 256 * 1024
+
+#: what an event waiting for its handler costs beyond its bytes
+_EVENT_COST = 64
+
+
+class Connection:
+    """A taken-over WebSocket, driven by a :class:`~.loop.Loop`.
+
+    ``handler.ws_event(kind, value)`` gets the core's events (the
+    ``EV_`` names of ``_speedups.websocket``) in order; the last is always
+    ``EV_CLOSE`` with ``(code, reason)``, however the connection ended.
+    """
+
+    def __init__(self, sock: socket.socket, handler, loop,
+                 max_message_size: int, max_backlog: int):
+        sock.setblocking(False)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not TCP (a test's socketpair)
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.core = ws.EngineIOWebSocket(max_message_size, max_backlog)
+        self.handler = handler
+        self.loop = loop
+        self.lock = threading.Lock()
+        self.closed = False         # the socket is closed: nothing more
+        self.deadline = None        # when a closing connection is cut
+        self._mask = 0              # what epoll watches for
+        self._writing = False       # a backlog waits for the socket
+        self._shut = False          # the write side is shut down
+        self._ended = False         # EV_CLOSE has been posted
+        self._paused = False        # not read until the inbox empties
+        self._inbox = collections.deque()
+        self._inbox_cost = 0
+        self._draining = False
+        self._pause_at = max_message_size + 1024 * 1024
+
+    # -- any thread ----------------------------------------------------------
+
+    def start(self, first: bytes = b'') -> None:
+        """Write ``first`` (the handshake's answer and what the session
+        already queued) and start reading."""
+        with self.lock:
+            self._mask = self.loop.READ
+            self.loop.add(self, self._mask)
+            self.core.unsent(first)
+            self._flush()
+
+    def write(self, frame) -> bool:
+        """Send one frame (bytes, shared by every recipient of a
+        broadcast); False once the connection is closing."""
+        end = None
+        sent = 0
+        with self.lock:
+            if self.core.closing or self.closed:
+                return False
+            if not self._writing:
+                try:
+                    sent = self.sock.send(frame)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError as exc:
+                    sent = -1
+                    end = self._lost(exc)
+                if sent == len(frame):
+                    return True
+                if sent > 0:
+                    frame = memoryview(frame)[sent:]
+            if sent >= 0:
+                if self.core.send(frame):
+                    if not self._writing:
+                        self._writing = True
+                        self._watch()
+                    return True
+                end = self._overflow()
+        self._post(end)
+        return False
+
+    def close(self, code: int = ws.CLOSE_NORMAL, reason: str = '') -> None:
+        """Send a close frame after what is pending, then end the
+        connection (at most :data:`CLOSE_TIMEOUT` seconds later)."""
+        with self.lock:
+            if self.closed or self.core.closing:
+                return
+            self.core.close(code, reason)
+            self._closing()
+            self._flush()
+
+    def abort(self) -> None:
+        """Drop the connection now, unsent bytes with it."""
+        with self.lock:
+            self._finish()
+
+    # -- the loop's thread ---------------------------------------------------
+
+    def on_readable(self) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            try:
+                data = self.sock.recv(READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                events = self._lost(exc)
+            else:
+                if not data:
+                    events = self._lost(None)
+                elif self.core.closing:
+                    events = None  # what comes after a close: ignored
+                else:
+                    events = self.core.receive_data(data)
+                    if self.core.close_reason is not None:
+                        self._ended = True
+                        self._closing()
+                    self._flush()
+        self._post(events)
+
+    def on_writable(self) -> None:
+        with self.lock:
+            if not self.closed:
+                self._flush()
+
+    def fail(self, reason: str) -> None:
+        """Drop the connection now (a close that timed out, a fault): the
+        handler hears of it as an abnormal close."""
+        with self.lock:
+            self._finish()
+            events = self._end_events((CLOSE_ABNORMAL, reason))
+        self._post(events)
+
+    # -- under the lock --------------------------------------------------------
+
+    def _flush(self) -> None:
+        while self.core.backlog:
+            data = self.core.data_to_send(WRITE_SIZE)
+            try:
+                sent = self.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self._finish()
+                return
+            if sent < len(data):
+                self.core.unsent(memoryview(data)[sent:])
+                if not self._writing:
+                    self._writing = True
+                    self._watch()
+                return
+        if self._writing:
+            self._writing = False
+            self._watch()
+        if self.core.closing and not self._shut and not self.closed:
+            # everything, the close frame last, is written
+            self._shut = True
+            try:
+                self.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                self._finish()
+
+    def _watch(self) -> None:
+        mask = (0 if self._paused else self.loop.READ) | \
+            (self.loop.WRITE if self._writing else 0)
+        if mask != self._mask and not self.closed:
+            self._mask = mask
+            self.loop.modify(self, mask)
+
+    def _closing(self) -> None:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + CLOSE_TIMEOUT
+            self.loop.watch_deadline(self)
+
+    def _finish(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.loop.remove(self)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _lost(self, exc):
+        """The peer went away (EOF, reset): events that say so."""
+        cleanly = self._shut and exc is None
+        self._finish()
+        if cleanly:
+            return None  # the close handshake ended as it should
+        return self._end_events(
+            (CLOSE_ABNORMAL, f'connection lost ({exc})' if exc else
+             'connection closed without a close frame'))
+
+    def _overflow(self):
+        code, reason = self.core.close_reason
+        logger.warning('%s: disconnected, %s: more than %d bytes waited '
+                       'unsent (the client does not read)',
+                       getattr(self.handler, 'sid', '?'), reason,
+                       self.core.max_backlog)
+        self._finish()
+        return self._end_events((code, reason))
+
+    def _end_events(self, close_reason):
+        if self._ended:
+            return None
+        self._ended = True
+        return [(ws.EV_CLOSE, close_reason)]
+
+    # -- the handler's side --------------------------------------------------
+
+    def _post(self, events) -> None:
+        """Queue events for the handler (outside the lock)."""
+        if not events:
+            return
+        with self.lock:
+            self._inbox.extend(events)
+            for _, value in events:
+                self._inbox_cost += _EVENT_COST + (
+                    len(value) if isinstance(value, (str, bytes)) else 0)
+            if self._inbox_cost > self._pause_at and not self._paused:
+                self._paused = True
+                self._watch()
+            start = not self._draining
+            self._draining = True
+        if start:
+            self.loop.workers.submit(self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            with self.lock:
+                if not self._inbox:
+                    self._draining = False
+                    return
+                kind, value = self._inbox.popleft()
+                self._inbox_cost -= _EVENT_COST + (
+                    len(value) if isinstance(value, (str, bytes)) else 0)
+                if self._paused and self._inbox_cost <= self._pause_at // 2:
+                    self._paused = False
+                    self._watch()
+            try:
+                self.handler.ws_event(kind, value)
+            except Exception:
+                logger.exception('%s: WebSocket event %r could not be '
+                                 'handled', getattr(self.handler, 'sid', '?'),
+                                 kind)
