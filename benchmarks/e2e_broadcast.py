@@ -10,7 +10,8 @@ The same threading-mode app runs under each in turn, alternating, on
 Engine.IO/Socket.IO over ``websockets``, so the clients cost little next to
 the server) connects ``--clients`` websocket clients and one more that sends ``bcast`` events,
 each of which the server broadcasts to every client but the sender,
-keeping at most ``--window`` broadcasts undelivered.  The output is
+keeping at most ``--window`` broadcasts undelivered (server pinned to one core,
+this script to another).  The output is
 deliveries (messages received, all clients) per second and the server's
 CPU time per delivery for each run, and the ratios of the means.  On a
 small machine the load generator competes with the server for the CPU, so

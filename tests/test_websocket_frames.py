@@ -352,6 +352,34 @@ def test_engineio_websocket_sends_coalesced_in_order(ws):
                                    ('binary', b'\xff')]
 
 
+def test_engineio_websocket_writes_in_bounded_pieces(ws):
+    conn = ws.EngineIOWebSocket()
+    frames = [ws.encode_text('4' + str(i) * 50) for i in range(10)]
+    for frame in frames:
+        conn.send(frame)
+    first = conn.data_to_send(130)  # whole frames, about the limit
+    assert first == frames[0] + frames[1]
+    assert conn.backlog == sum(map(len, frames[2:]))
+    # the socket took 7 bytes: the rest goes first, without a copy
+    rest = memoryview(first)[7:]
+    conn.unsent(rest)
+    assert conn.backlog == len(rest) + sum(map(len, frames[2:]))
+    assert conn.data_to_send(1) is rest  # one piece, returned as it is
+    assert conn.data_to_send() == b''.join(frames[2:])
+    assert conn.backlog == 0
+    huge = ws.encode_text('4' + 'y' * 1000)
+    conn.send(huge)
+    assert conn.data_to_send(10) is huge  # at least one frame
+
+
+def test_engineio_websocket_close_frame_counts_in_the_backlog(ws):
+    conn = ws.EngineIOWebSocket()
+    conn.close(ws.CLOSE_NORMAL)
+    assert conn.closing and conn.backlog == 4
+    assert _client_reads(conn.data_to_send()) == [('close', 1000)]
+    assert conn.backlog == 0
+
+
 def test_engineio_websocket_close_from_the_client(ws):
     conn = ws.EngineIOWebSocket()
     events = conn.receive_data(client_frame(1, b'4a') + client_frame(

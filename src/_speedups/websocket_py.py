@@ -370,7 +370,9 @@ class EngineIOWebSocket:
         """Queue a close frame (the last thing sent)."""
         if self.closing:
             return
-        self._out.append(encode_close(code, reason))
+        frame = encode_close(code, reason)
+        self._out.append(frame)
+        self.backlog += len(frame)
         self.closing = True
         if self.close_reason is None:
             self.close_reason = (code, reason)

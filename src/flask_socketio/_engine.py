@@ -128,6 +128,8 @@ class Server(socketio.Server):
                      self.packet_class.__qualname__)
         self._loopback = set()
         self._attachment_bytes = {}
+        if isinstance(self.eio, _EngineIOServer):
+            self.eio.app_logger = self.logger
 
     # -- loopback sessions (the test client) --------------------------------
 
@@ -408,6 +410,9 @@ class _EngineIOServer(engineio.Server):
         super().__init__(*args, **kwargs)
         self.max_backlog_size = max_backlog_size
         self.native = transport.native_wanted(self.async_mode)
+        #: where the transport says who was disconnected and why: the
+        #: Socket.IO server's logger, set by it (see Server)
+        self.app_logger = logger
         self.pinger = _Pinger(self) if self.native else None
 
     def _handle_connect(self, environ, start_response, transport,
@@ -528,6 +533,7 @@ class _Session(engineio.socket.Socket):
         super().__init__(server, sid)
         self._ws = None       # the WebSocket once it is the transport
         self._probing = None  # a WebSocket being upgraded to
+        self._probed = False  # its probe has ended the pending poll
         self._switch = threading.Lock()
 
     def send(self, pkt):
@@ -567,7 +573,8 @@ class _Session(engineio.socket.Socket):
             return self.server._bad_request(str(exc))
         conn = Connection(handshake.take_over(sock), self, Loop.shared(),
                           self.server.max_http_buffer_size,
-                          self.server.max_backlog_size)
+                          self.server.max_backlog_size,
+                          self.server.app_logger)
         if self.connected:  # an upgrade from polling: probe first
             self.upgrading = True
             self._probing = conn
@@ -609,9 +616,12 @@ class _Session(engineio.socket.Socket):
         elif kind == wsm.EV_PONG:
             self.schedule_ping()
         elif kind == wsm.EV_PROBE:
-            # answered by the core; end the pending poll, the client
-            # then sends UPGRADE on the WebSocket
-            self.queue.put(eio_packet.Packet(eio_packet.NOOP))
+            # answered by the core; end the pending poll (once: probes
+            # repeated, or on a session that never polled, queue nothing),
+            # the client then sends UPGRADE on the WebSocket
+            if self._probing is not None and not self._probed:
+                self._probed = True
+                self.queue.put(eio_packet.Packet(eio_packet.NOOP))
         elif kind == wsm.EV_UPGRADE:
             conn = self._probing
             if conn is None:
@@ -642,7 +652,7 @@ class _Session(engineio.socket.Socket):
                           1006):
                 why = self.server.reason.TRANSPORT_CLOSE
             else:
-                self.server.logger.warning(
+                self.server.app_logger.warning(
                     '%s: WebSocket closed by the server: %s', self.sid,
                     f'{reason} (close code {code})')
                 why = self.server.reason.TRANSPORT_ERROR

@@ -51,7 +51,8 @@ class Connection:
     """
 
     def __init__(self, sock: socket.socket, handler, loop,
-                 max_message_size: int, max_backlog: int):
+                 max_message_size: int, max_backlog: int,
+                 log: logging.Logger = logger):
         sock.setblocking(False)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -62,6 +63,7 @@ class Connection:
         self.core = ws.EngineIOWebSocket(max_message_size, max_backlog)
         self.handler = handler
         self.loop = loop
+        self.log = log
         self.lock = threading.Lock()
         self.closed = False         # the socket is closed: nothing more
         self.deadline = None        # when a closing connection is cut
@@ -105,7 +107,7 @@ class Connection:
                 if sent == len(frame):
                     return True
                 if sent > 0:
-                    frame = memoryview(frame)[sent:]
+                    frame = frame[sent:]
             if sent >= 0:
                 if self.core.send(frame):
                     if not self._writing:
@@ -232,7 +234,7 @@ class Connection:
 
     def _overflow(self):
         code, reason = self.core.close_reason
-        logger.warning('%s: disconnected, %s: more than %d bytes waited '
+        self.log.warning('%s: disconnected, %s: more than %d bytes waited '
                        'unsent (the client does not read)',
                        getattr(self.handler, 'sid', '?'), reason,
                        self.core.max_backlog)
@@ -279,6 +281,6 @@ class Connection:
             try:
                 self.handler.ws_event(kind, value)
             except Exception:
-                logger.exception('%s: WebSocket event %r could not be '
+                self.log.exception('%s: WebSocket event %r could not be '
                                  'handled', getattr(self.handler, 'sid', '?'),
                                  kind)

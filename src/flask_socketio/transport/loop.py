@@ -9,8 +9,8 @@ not the clients connected.
 """
 from __future__ import annotations
 
+import collections
 import logging
-import queue
 import select
 import threading
 import time
@@ -19,47 +19,66 @@ logger = logging.getLogger('flask_socketio')
 
 
 class Workers:
-    """A pool of daemon threads that grows on demand."""
+    """A pool of daemon threads: up to ``SOFT_MAX`` are started as jobs
+    come; past that, jobs wait for a free worker, and one more is started
+    whenever the oldest has waited ``PATIENCE`` seconds (handlers that
+    block, e.g. waiting on an acknowledgement, cannot starve the rest).
+    Workers idle for ``IDLE_TIMEOUT`` seconds end."""
 
+    SOFT_MAX = 16
+    PATIENCE = 0.1
     IDLE_TIMEOUT = 30.0
 
     def __init__(self, name: str = 'flask-socketio-worker'):
         self._name = name
-        self._lock = threading.Lock()
-        self._jobs = queue.SimpleQueue()
+        self._cond = threading.Condition(threading.Lock())
+        self._queue = collections.deque()  # (when queued, job)
         self._idle = 0
         self.count = 0
 
     def submit(self, job) -> None:
-        with self._lock:
-            if self._idle:
-                self._idle -= 1
-                self._jobs.put(job)
+        with self._cond:
+            self._queue.append((time.monotonic(), job))
+            if self._idle >= len(self._queue):
+                self._cond.notify()
+                return
+            if self.count >= self.SOFT_MAX:
                 return
             self.count += 1
-        threading.Thread(target=self._work, args=(job,), name=self._name,
+        self._start()
+
+    def unstick(self) -> None:
+        """Start a worker if the oldest job has waited too long (the
+        loop calls this as it goes)."""
+        if not self._queue:
+            return
+        with self._cond:
+            if not self._queue or self._idle or \
+                    time.monotonic() - self._queue[0][0] < self.PATIENCE:
+                return
+            self.count += 1
+        self._start()
+
+    def _start(self):
+        threading.Thread(target=self._work, name=self._name,
                          daemon=True).start()
 
-    def _work(self, job) -> None:
+    def _work(self) -> None:
         while True:
+            with self._cond:
+                while not self._queue:
+                    self._idle += 1
+                    woken = self._cond.wait(self.IDLE_TIMEOUT)
+                    self._idle -= 1
+                    if not woken and not self._queue:
+                        self.count -= 1
+                        return
+                _, job = self._queue.popleft()
             try:
                 job()
             except BaseException:
                 logger.exception('worker job failed')
             job = None
-            with self._lock:
-                self._idle += 1
-            try:
-                job = self._jobs.get(timeout=self.IDLE_TIMEOUT)
-            except queue.Empty:
-                with self._lock:
-                    # a job submitted as the wait ended was counted for us
-                    try:
-                        job = self._jobs.get_nowait()
-                    except queue.Empty:
-                        self._idle -= 1
-                        self.count -= 1
-                        return
 
 
 class Loop:
@@ -136,6 +155,7 @@ class Loop:
                     conn.fail('internal error')
             if self._deadlines:
                 self._check_deadlines()
+            self.workers.unstick()
 
     def _check_deadlines(self) -> None:
         now = time.monotonic()

@@ -1,0 +1,350 @@
+"""The transport of this package (``flask_socketio.transport``), end to end
+over 127.0.0.1 in threading mode on Werkzeug: what it adds to the engine's
+(bounded backlogs, no thread per connection, connections that end when
+their session does) and how it reads hostile frames.  Every test runs
+with the native transport on (``FLASK_SOCKETIO_TRANSPORT=native``),
+whatever the rest of the suite runs on."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import socket
+import struct
+import threading
+import time
+
+import pytest
+from flask import Flask
+
+from flask_socketio import SocketIO, emit
+from flask_socketio.transport.loop import Loop
+
+from _live import TIMEOUT, ClientFactory, LiveServer
+from conftest import wait_until
+from test_websocket_frames import client_frame
+
+
+class ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def messages(self, level=logging.WARNING):
+        return [r.getMessage() for r in list(self.records)
+                if r.levelno >= level]
+
+
+class RawClient:
+    """A WebSocket client on a plain socket: the handshake, masked frames
+    out, the server's frames in, and reading only when told to."""
+
+    def __init__(self, port, read_buffer=None):
+        self.sock = socket.socket()
+        if read_buffer:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                 read_buffer)
+        self.sock.settimeout(TIMEOUT)
+        self.sock.connect(('127.0.0.1', port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            ('GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n'
+             'Host: 127.0.0.1\r\nUpgrade: websocket\r\n'
+             'Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n'
+             f'Sec-WebSocket-Key: {key}\r\n\r\n').encode())
+        self.buffer = b''
+        while b'\r\n\r\n' not in self.buffer:
+            self._more()
+        head, self.buffer = self.buffer.split(b'\r\n\r\n', 1)
+        assert head.startswith(b'HTTP/1.1 101 '), head
+        opcode, payload = self.frame()
+        assert payload.startswith(b'0{'), payload
+        self.handshake = json.loads(payload[1:])
+
+    def _more(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError
+        self.buffer += data
+
+    def _take(self, n):
+        while len(self.buffer) < n:
+            self._more()
+        out, self.buffer = self.buffer[:n], self.buffer[n:]
+        return out
+
+    def frame(self):
+        """The next frame from the server: (opcode, payload)."""
+        first, second = self._take(2)
+        assert not second & 0x80, 'server frames are not masked'
+        length = second & 0x7F
+        if length == 126:
+            length, = struct.unpack('!H', self._take(2))
+        elif length == 127:
+            length, = struct.unpack('!Q', self._take(8))
+        return first & 0x0F, self._take(length)
+
+    def text(self):
+        """The next Engine.IO packet that is not a ping (answered); None
+        at a close frame."""
+        while True:
+            opcode, payload = self.frame()
+            if opcode == 0x8:
+                return None
+            if payload == b'2':
+                self.send('3')
+                continue
+            return payload.decode()
+
+    def send(self, text):
+        self.sock.sendall(client_frame(0x1, text.encode()))
+
+    def close_code(self):
+        """Read to the close frame: its code (None if the socket ended
+        without one)."""
+        try:
+            while True:
+                opcode, payload = self.frame()
+                if opcode == 0x8:
+                    return struct.unpack('!H', payload[:2])[0]
+        except (EOFError, ConnectionError):
+            return None
+
+    def at_eof(self, timeout=TIMEOUT):
+        """Whether the server closes the TCP connection within
+        ``timeout`` (everything before the end is read and dropped)."""
+        self.sock.settimeout(timeout)
+        try:
+            while self.sock.recv(65536):
+                pass
+            return True
+        except ConnectionError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        self.sock.close()
+
+
+MAX_SIZE = 100_000
+BACKLOG = 256 * 1024
+
+
+@pytest.fixture(scope='module')
+def server():
+    mp = pytest.MonkeyPatch()
+    mp.setenv('FLASK_SOCKETIO_TRANSPORT', 'native')
+    log = logging.getLogger('tests.transport.server')
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    handler = ListHandler()
+    log.addHandler(handler)
+    app = Flask(__name__)
+    socketio = SocketIO(app, async_mode='threading', logger=log,
+                        max_http_buffer_size=MAX_SIZE,
+                        max_backlog_size=BACKLOG,
+                        ping_interval=0.5, ping_timeout=1)
+    assert socketio.server.eio.native
+    reasons = []
+
+    @socketio.on('disconnect')
+    def disconnect(reason):
+        reasons.append(reason)
+
+    @socketio.on('echo')
+    def echo(data):
+        return data
+
+    @socketio.on('flood')
+    def flood(count, size):
+        for i in range(count):
+            emit('chunk', {'n': i, 'pad': 'x' * size}, broadcast=True)
+        return count
+
+    @socketio.on('streams')
+    def streams(threads, count):
+        def stream(t):
+            for i in range(count):
+                socketio.emit('seq', [t, i], to=sid)
+        from flask import request
+        sid = request.sid
+        workers = [threading.Thread(target=stream, args=(t,))
+                   for t in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return 'done'
+
+    live = LiveServer(socketio, app).start()
+    live.log = handler
+    live.reasons = reasons
+    yield live
+    live.stop()
+    log.removeHandler(handler)
+    mp.undo()
+
+
+@pytest.fixture
+def clients():
+    factory = ClientFactory()
+    yield factory
+    factory.close_all()
+
+
+@pytest.fixture
+def raw(server):
+    opened = []
+
+    def make(**kwargs):
+        r = RawClient(server.port, **kwargs)
+        opened.append(r)
+        return r
+    yield make
+    for r in opened:
+        r.close()
+
+
+def sessions(server):
+    return len(server.socketio.server.eio.sockets)
+
+
+def test_a_client_that_stops_reading_is_cut_off_at_the_bound(server,
+                                                             clients, raw):
+    stalled = raw(read_buffer=4096)
+    stalled.send('40')
+    assert stalled.text().startswith('40')
+    sid = stalled.handshake['sid']
+    good = clients(server.url, transports=['websocket'], events=['chunk'])
+    before = len(server.reasons)
+    # 8 MB to every client, 30 times the bound, in rounds a reading
+    # client keeps up with (each well under the bound)
+    rounds, count, size = 80, 10, 10_000
+    for i in range(rounds):
+        assert good.call('flood', (count, size), timeout=TIMEOUT) == count
+        good.received.wait_for('chunk', (i + 1) * count)
+    chunks = good.received.of('chunk')
+    assert [c[0]['n'] for c in chunks] == list(range(count)) * rounds
+    assert wait_until(lambda: 'backlog exceeded' in server.reasons[before:],
+                      TIMEOUT)
+    assert wait_until(lambda: sid not in server.socketio.server.eio.sockets,
+                      TIMEOUT)
+    assert any(sid in m and 'backlog exceeded' in m
+               for m in server.log.messages())
+    # the connection is closed, what it had buffered dropped with it
+    assert stalled.at_eof()
+    assert good.call('echo', 'still here', timeout=TIMEOUT) == 'still here'
+
+
+def test_connections_do_not_cost_a_thread_each(server, raw):
+    base = threading.active_count()
+    loop = Loop.shared()
+    peers = [raw() for _ in range(150)]
+    for p in peers:
+        p.send('40')
+    for p in peers:
+        assert p.text().startswith('40')
+    # the workers that ran the connects go idle; connections need none
+    assert threading.active_count() - base < 30, threading.active_count()
+    assert len(loop) >= 150
+    peers[0].send('42["flood",1,10]')
+    for p in peers:
+        got = p.text()
+        while got.startswith('43'):
+            got = p.text()
+        assert got.startswith('42["chunk",{"n":0'), got
+    for p in peers:
+        p.close()
+    assert wait_until(lambda: len(loop) < 150 and sessions(server) < 150,
+                      TIMEOUT)
+
+
+def test_a_silent_client_is_dropped_after_the_ping_timeout(server, raw):
+    r = raw()
+    r.send('40')
+    assert r.sock.recv(65536)
+    before = len(server.reasons)
+    sid = r.handshake['sid']
+    # no pong ever: ping interval 0.5 s, timeout 1 s, then a bounded close
+    assert r.at_eof(timeout=10)
+    assert wait_until(lambda: 'ping timeout' in server.reasons[before:],
+                      TIMEOUT)
+    assert wait_until(lambda: sid not in server.socketio.server.eio.sockets,
+                      TIMEOUT)
+
+
+@pytest.mark.parametrize('frame, code', [
+    # a 50 MB message announced: refused from its header, nothing sent
+    (struct.pack('!BBQ', 0x81, 0xFF, 50_000_000) + b'\x01\x02\x03\x04',
+     1009),
+    (client_frame(0x1, b'4\xff\xfe'), 1007),
+    (client_frame(0x1, b'42["echo"]', masked=False), 1002),
+    (client_frame(0x3, b'x'), 1002),
+    (client_frame(0x1, b'42', rsv=4), 1002),
+])
+def test_bad_frames_end_their_connection_with_its_code(server, clients, raw,
+                                                       frame, code):
+    good = clients(server.url, transports=['websocket'])
+    r = raw()
+    r.send('40')
+    assert r.text().startswith('40')
+    sid = r.handshake['sid']
+    before = len(server.reasons)
+    r.sock.sendall(frame)
+    assert r.close_code() == code
+    assert r.at_eof()
+    assert wait_until(lambda: 'transport error' in server.reasons[before:],
+                      TIMEOUT)
+    assert wait_until(lambda: sid not in server.socketio.server.eio.sockets,
+                      TIMEOUT)
+    assert good.call('echo', 1, timeout=TIMEOUT) == 1
+
+
+def test_a_message_at_the_limit_is_taken(server, raw):
+    r = raw()
+    r.send('40')
+    assert r.text().startswith('40')
+    r.send('421' + json.dumps(['echo', 'y' * (MAX_SIZE - 20)]))
+    reply = r.text()
+    assert reply.startswith('431["yyy') and len(reply) > MAX_SIZE - 20
+
+
+def test_concurrent_emitters_to_one_client_keep_their_order(server,
+                                                            clients):
+    c = clients(server.url, transports=['websocket'], events=['seq'])
+    threads, count = 4, 300
+    assert c.call('streams', (threads, count), timeout=30) == 'done'
+    got = c.received.wait_for('seq', threads * count, timeout=30)
+    for t in range(threads):
+        assert [s[0][1] for s in got if s[0][0] == t] == list(range(count))
+
+
+def test_upgrade_with_traffic_in_flight(server, clients):
+    c = clients(server.url, transports=['polling', 'websocket'],
+                events=['seq'])
+    # server emits start before the upgrade completes and go on through it
+    assert c.call('streams', (2, 400), timeout=30) == 'done'
+    got = c.received.wait_for('seq', 800, timeout=30)
+    for t in range(2):
+        assert [s[0][1] for s in got if s[0][0] == t] == list(range(400))
+    assert wait_until(lambda: c.transport() == 'websocket', TIMEOUT)
+    assert c.call('echo', 'after', timeout=TIMEOUT) == 'after'
+
+
+def test_repeated_probes_queue_nothing(server, raw):
+    r = raw()
+    r.send('40')
+    assert r.text().startswith('40')
+    session = server.socketio.server.eio.sockets[r.handshake['sid']]
+    for _ in range(2000):
+        r.send('2probe')
+    for _ in range(2000):
+        assert r.text() == '3probe'
+    assert session.queue.qsize() == 0
+    r.send('421["echo","ok"]')
+    assert r.text() == '431["ok"]'
