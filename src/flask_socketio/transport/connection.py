@@ -38,8 +38,11 @@ CLOSE_TIMEOUT = 2.0
 READ_SIZE = 256 * 1024
 WRITE_SIZE = 256 * 1024
 
-#: what an event waiting for its handler costs beyond its bytes
-_EVENT_COST = 64
+
+def _cost(value) -> int:
+    """What an event waiting for its handler is counted as: its bytes and
+    a little for itself."""
+    return 64 + (len(value) if isinstance(value, (str, bytes)) else 0)
 
 
 class Connection:
@@ -256,8 +259,7 @@ class Connection:
         with self.lock:
             self._inbox.extend(events)
             for _, value in events:
-                self._inbox_cost += _EVENT_COST + (
-                    len(value) if isinstance(value, (str, bytes)) else 0)
+                self._inbox_cost += _cost(value)
             if self._inbox_cost > self._pause_at and not self._paused:
                 self._paused = True
                 self._watch()
@@ -273,8 +275,7 @@ class Connection:
                     self._draining = False
                     return
                 kind, value = self._inbox.popleft()
-                self._inbox_cost -= _EVENT_COST + (
-                    len(value) if isinstance(value, (str, bytes)) else 0)
+                self._inbox_cost -= _cost(value)
                 if self._paused and self._inbox_cost <= self._pause_at // 2:
                     self._paused = False
                     self._watch()
