@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+import requests
 from flask import Flask
 
 from flask_socketio import SocketIO, emit
@@ -159,6 +160,11 @@ def server():
     @socketio.on('echo')
     def echo(data):
         return data
+
+    @socketio.on('disconnect', namespace='/polite')
+    def polite_disconnect(reason):
+        emit('left', reason, broadcast=True, namespace='/polite')
+        reasons.append(('/polite', reason))
 
     @socketio.on('flood')
     def flood(count, size):
@@ -348,3 +354,138 @@ def test_repeated_probes_queue_nothing(server, raw):
     assert session.queue.qsize() == 0
     r.send('421["echo","ok"]')
     assert r.text() == '431["ok"]'
+
+
+def test_a_disconnect_handler_may_emit_from_the_send_that_ends_a_session(
+        server):
+    # a polling client that stopped answering pings is closed by the next
+    # send to it, which runs the disconnect handler there and then; that
+    # handler's own broadcast reaches the same session (nothing may hold a
+    # lock of the session across the handler)
+    url = server.url + '/socket.io/?EIO=4&transport=polling'
+    sid = json.loads(requests.get(url, timeout=TIMEOUT).text[1:])['sid']
+    url += '&sid=' + sid
+    assert requests.post(url, data='40/polite,', timeout=TIMEOUT).ok
+    assert requests.get(url, timeout=TIMEOUT).text.startswith('40/polite,')
+    session = server.socketio.server.eio.sockets[sid]
+    session.last_ping = time.time() - 1000
+    sender = threading.Thread(target=server.socketio.emit,
+                              args=('news', 1), kwargs={'namespace': '/polite'},
+                              daemon=True)
+    sender.start()
+    sender.join(TIMEOUT)
+    assert not sender.is_alive(), 'the send deadlocked'
+    assert ('/polite', 'ping timeout') in server.reasons
+
+
+def test_an_upgrade_without_a_probe_is_refused_and_polling_goes_on(server):
+    url = server.url + '/socket.io/?EIO=4&transport=polling'
+    sid = json.loads(requests.get(url, timeout=TIMEOUT).text[1:])['sid']
+    url += '&sid=' + sid
+    assert requests.post(url, data='40', timeout=TIMEOUT).ok
+    assert requests.get(url, timeout=TIMEOUT).text.startswith('40')
+    session = server.socketio.server.eio.sockets[sid]
+    ws = socket.create_connection(('127.0.0.1', server.port), TIMEOUT)
+    key = base64.b64encode(os.urandom(16)).decode()
+    ws.sendall((f'GET /socket.io/?EIO=4&transport=websocket&sid={sid} '
+                'HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'
+                'Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n'
+                f'Sec-WebSocket-Key: {key}\r\n\r\n').encode())
+    assert ws.recv(4096).startswith(b'HTTP/1.1 101 ')
+    ws.sendall(client_frame(0x1, b'5'))  # UPGRADE with no probe first
+    ws.settimeout(TIMEOUT)
+    while ws.recv(4096):
+        pass  # the server drops that WebSocket
+    ws.close()
+    assert wait_until(lambda: not session.upgrading, TIMEOUT)
+    assert not session.upgraded and not session.closed
+    assert requests.post(url, data='421["echo","x"]', timeout=TIMEOUT).ok
+    got = requests.get(url, timeout=TIMEOUT).text
+    while got == '6':  # no-ops the failed upgrade left
+        got = requests.get(url, timeout=TIMEOUT).text
+    assert got == '431["x"]'
+
+
+# -- one Connection on a real TCP pair, the shared loop driving it ------------
+
+class Events:
+    sid = 'unit'
+
+    def __init__(self):
+        self.events = []
+
+    def ws_event(self, kind, value):
+        self.events.append((kind, value))
+
+    def closes(self):
+        return [v for k, v in self.events if k == 'close']
+
+
+def tcp_pair():
+    with socket.socket() as listener:
+        listener.bind(('127.0.0.1', 0))
+        listener.listen()
+        client = socket.create_connection(listener.getsockname())
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        served, _ = listener.accept()
+    served.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    return client, served
+
+
+def test_a_reset_while_the_backlog_flushes_ends_the_session(ws):
+    from flask_socketio.transport.connection import Connection
+    client, served = tcp_pair()
+    handler = Events()
+    conn = Connection(served, handler, Loop.shared(), 100_000, 1 << 20)
+    conn.core = ws.EngineIOWebSocket(100_000, 1 << 20)  # this build
+    conn.start()
+    frame = ws.encode_text('4' + 'x' * 60_000)
+    for _ in range(12):
+        assert conn.write(frame)
+    assert conn.core.backlog
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                      struct.pack('ii', 1, 0))
+    client.close()  # RST
+    assert wait_until(lambda: handler.closes(), TIMEOUT)
+    assert conn.closed and handler.closes()[0][0] == 1006
+
+
+def test_answers_over_the_backlog_end_the_session_with_that_reason(ws):
+    from flask_socketio.transport.connection import Connection
+    client, served = tcp_pair()
+    handler = Events()
+    conn = Connection(served, handler, Loop.shared(), 100_000, 300_000)
+    conn.core = ws.EngineIOWebSocket(100_000, 300_000)
+    conn.start()
+    big = ws.encode_text('4' + 'y' * 1000)
+    while conn.core.backlog + len(big) <= 300_000:
+        assert conn.write(big)
+    time.sleep(0.5)  # the kernel's buffers fill: the backlog stays put
+    small = ws.encode_text('4z')
+    while conn.core.backlog + len(small) <= 300_000:
+        assert conn.write(small)
+    try:
+        for _ in range(50):  # a ping's pong overflows the full backlog
+            client.sendall(client_frame(0x9, b'p' * 100))
+    except ConnectionError:
+        pass  # the server has dropped the connection
+    assert wait_until(lambda: handler.closes(), TIMEOUT)
+    assert handler.closes() == [(1008, 'backlog exceeded')]
+    assert conn.closed
+    client.close()
+
+
+def test_a_connection_aborted_before_it_starts_never_registers():
+    from flask_socketio.transport.connection import Connection
+    client, served = tcp_pair()
+    handler = Events()
+    loop = Loop.shared()
+    conn = Connection(served, handler, loop, 100_000, 1 << 20)
+    fd = conn.fd
+    conn.abort()
+    other_client, other = tcp_pair()  # may take the same descriptor
+    conn.start(b'late')
+    assert loop._connections.get(fd) is not conn
+    assert wait_until(lambda: handler.closes(), TIMEOUT)
+    for s in (client, other_client, other):
+        s.close()

@@ -537,15 +537,19 @@ class _Session(engineio.socket.Socket):
         self._switch = threading.Lock()
 
     def send(self, pkt):
+        # python-engineio's send, but a packet cannot land in the polling
+        # queue once the upgrade has emptied it; the ping check (which may
+        # run the app's disconnect handler) is made outside the lock
+        if not self.check_ping_timeout():
+            return
         conn = self._ws
         if conn is None:
             with self._switch:
                 conn = self._ws
                 if conn is None:
-                    return super().send(pkt)
-        if not self.check_ping_timeout():
-            return
-        conn.write(_ws_frame(pkt))
+                    self.queue.put(pkt)
+        if conn is not None:
+            conn.write(_ws_frame(pkt))
         if self.server.logger.isEnabledFor(logging.INFO):
             self.server.logger.info(
                 '%s: Sending packet %s data %s', self.sid,
@@ -561,7 +565,8 @@ class _Session(engineio.socket.Socket):
         return super().handle_get_request(environ, start_response)
 
     def _take_websocket(self, environ, start_response, sock):
-        if self.upgraded or self._probing is not None:
+        if self.upgraded or self._probing is not None or self.closing \
+                or self.closed:
             self.server.logger.info('%s: a second WebSocket refused',
                                     self.sid)
             return self.server._bad_request('Already upgraded')
@@ -626,6 +631,11 @@ class _Session(engineio.socket.Socket):
             conn = self._probing
             if conn is None:
                 return
+            if not self._probed:  # an upgrade must follow the probe
+                self.server.logger.info('%s: Failed websocket upgrade, no '
+                                        'probe', self.sid)
+                conn.abort()  # its EV_CLOSE resets the upgrade
+                return
             with self._switch:
                 for pkt in self._take_queue():
                     conn.write(_ws_frame(pkt))
@@ -639,6 +649,7 @@ class _Session(engineio.socket.Socket):
             code, reason = value
             if self._ws is None:  # the upgrade failed: polling goes on
                 self._probing = None
+                self._probed = False
                 self.upgrading = False
                 self.server.logger.info('%s: Failed websocket upgrade (%s)',
                                         self.sid, reason)
@@ -648,14 +659,16 @@ class _Session(engineio.socket.Socket):
                 why = self.server.reason.CLIENT_DISCONNECT
             elif reason == wsm.BACKLOG_EXCEEDED:
                 why = BACKLOG_EXCEEDED
-            elif code in (wsm.CLOSE_NORMAL, wsm.CLOSE_GOING_AWAY, 1005,
-                          1006):
-                why = self.server.reason.TRANSPORT_CLOSE
-            else:
+            elif code in (wsm.CLOSE_PROTOCOL_ERROR, wsm.CLOSE_INVALID_DATA,
+                          wsm.CLOSE_TOO_BIG):
+                # what the reader refuses (a client may send these codes
+                # itself too, rarely)
                 self.server.app_logger.warning(
-                    '%s: WebSocket closed by the server: %s', self.sid,
+                    '%s: WebSocket closed: %s', self.sid,
                     f'{reason} (close code {code})')
                 why = self.server.reason.TRANSPORT_ERROR
+            else:
+                why = self.server.reason.TRANSPORT_CLOSE
             self.close(wait=False, abort=True, reason=why)
 
     def close(self, wait=True, abort=False, reason=None):

@@ -73,7 +73,8 @@ class Connection:
         self._mask = 0              # what epoll watches for
         self._writing = False       # a backlog waits for the socket
         self._shut = False          # the write side is shut down
-        self._ended = False         # EV_CLOSE has been posted
+        self._ended = False         # EV_CLOSE is on its way
+        self._out = []              # events for the handler, not yet posted
         self._paused = False        # not read until the inbox empties
         self._inbox = collections.deque()
         self._inbox_cost = 0
@@ -81,24 +82,31 @@ class Connection:
         self._pause_at = max_message_size + 1024 * 1024
 
     # -- any thread ----------------------------------------------------------
+    #
+    # Each entry point collects, under the lock, the events it produces in
+    # self._out (the core's, then EV_CLOSE if the connection ended), and
+    # hands them to the handler after releasing it.
 
     def start(self, first: bytes = b'') -> None:
         """Write ``first`` (the handshake's answer and what the session
-        already queued) and start reading."""
+        already queued) and start reading; nothing if the connection was
+        aborted before it started."""
         with self.lock:
+            if self.closed:
+                return
             self._mask = self.loop.READ
             self.loop.add(self, self._mask)
             self.core.unsent(first)
             self._flush()
+        self._post()
 
     def write(self, frame) -> bool:
         """Send one frame (bytes, shared by every recipient of a
         broadcast); False once the connection is closing."""
-        end = None
-        sent = 0
         with self.lock:
             if self.core.closing or self.closed:
                 return False
+            sent = 0
             if not self._writing:
                 try:
                     sent = self.sock.send(frame)
@@ -106,20 +114,20 @@ class Connection:
                     sent = 0
                 except OSError as exc:
                     sent = -1
-                    end = self._lost(exc)
+                    self._finish(f'connection lost ({exc})')
                 if sent == len(frame):
                     return True
                 if sent > 0:
                     frame = frame[sent:]
-            if sent >= 0:
-                if self.core.send(frame):
-                    if not self._writing:
-                        self._writing = True
-                        self._watch()
-                    return True
-                end = self._overflow()
-        self._post(end)
-        return False
+            queued = sent >= 0 and self.core.send(frame)
+            if queued and not self._writing:
+                self._writing = True
+                self._watch()
+            elif sent >= 0 and not queued:
+                self._overflow()
+        if not queued:
+            self._post()
+        return queued
 
     def close(self, code: int = ws.CLOSE_NORMAL, reason: str = '') -> None:
         """Send a close frame after what is pending, then end the
@@ -130,11 +138,18 @@ class Connection:
             self.core.close(code, reason)
             self._closing()
             self._flush()
+        self._post()
 
     def abort(self) -> None:
         """Drop the connection now, unsent bytes with it."""
+        self.fail('aborted by the server')
+
+    def fail(self, reason: str) -> None:
+        """Drop the connection now (aborted, a close that timed out, a
+        fault); the handler hears of it as an abnormal close."""
         with self.lock:
-            self._finish()
+            self._finish(reason)
+        self._post()
 
     # -- the loop's thread ---------------------------------------------------
 
@@ -147,44 +162,41 @@ class Connection:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
-                events = self._lost(exc)
+                self._finish(f'connection lost ({exc})')
             else:
                 if not data:
-                    events = self._lost(None)
-                elif self.core.closing:
-                    events = None  # what comes after a close: ignored
-                else:
+                    self._finish('connection closed without a close frame')
+                elif not self.core.closing:  # after a close: ignored
                     events = self.core.receive_data(data)
-                    if self.core.close_reason is not None:
+                    self._out.extend(events)
+                    if events and events[-1][0] == ws.EV_CLOSE:
                         self._ended = True
-                        self._closing()
+                    if self.core.close_reason is not None:
+                        if self.core.close_reason[1] == \
+                                ws.BACKLOG_EXCEEDED:
+                            self._overflow()  # its own answers overflowed
+                        else:
+                            self._closing()
                     self._flush()
-        self._post(events)
+        self._post()
 
     def on_writable(self) -> None:
         with self.lock:
             if not self.closed:
                 self._flush()
-
-    def fail(self, reason: str) -> None:
-        """Drop the connection now (a close that timed out, a fault): the
-        handler hears of it as an abnormal close."""
-        with self.lock:
-            self._finish()
-            events = self._end_events((CLOSE_ABNORMAL, reason))
-        self._post(events)
+        self._post()
 
     # -- under the lock --------------------------------------------------------
 
     def _flush(self) -> None:
-        while self.core.backlog:
+        while self.core.backlog and not self.closed:
             data = self.core.data_to_send(WRITE_SIZE)
             try:
                 sent = self.sock.send(data)
             except (BlockingIOError, InterruptedError):
                 sent = 0
-            except OSError:
-                self._finish()
+            except OSError as exc:
+                self._finish(f'connection lost ({exc})')
                 return
             if sent < len(data):
                 self.core.unsent(memoryview(data)[sent:])
@@ -200,8 +212,8 @@ class Connection:
             self._shut = True
             try:
                 self.sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                self._finish()
+            except OSError as exc:
+                self._finish(f'connection lost ({exc})')
 
     def _watch(self) -> None:
         mask = (0 if self._paused else self.loop.READ) | \
@@ -215,7 +227,9 @@ class Connection:
             self.deadline = time.monotonic() + CLOSE_TIMEOUT
             self.loop.watch_deadline(self)
 
-    def _finish(self) -> None:
+    def _finish(self, reason: str, code: int = CLOSE_ABNORMAL) -> None:
+        """Close the socket (once), and tell the handler the connection
+        ended unless the protocol already has (a close handshake)."""
         if self.closed:
             return
         self.closed = True
@@ -224,39 +238,27 @@ class Connection:
             self.sock.close()
         except OSError:
             pass
+        if not self._ended:
+            self._ended = True
+            self._out.append((ws.EV_CLOSE, (code, reason)))
 
-    def _lost(self, exc):
-        """The peer went away (EOF, reset): events that say so."""
-        cleanly = self._shut and exc is None
-        self._finish()
-        if cleanly:
-            return None  # the close handshake ended as it should
-        return self._end_events(
-            (CLOSE_ABNORMAL, f'connection lost ({exc})' if exc else
-             'connection closed without a close frame'))
-
-    def _overflow(self):
+    def _overflow(self) -> None:
         code, reason = self.core.close_reason
         self.log.warning('%s: disconnected, %s: more than %d bytes waited '
-                       'unsent (the client does not read)',
-                       getattr(self.handler, 'sid', '?'), reason,
-                       self.core.max_backlog)
-        self._finish()
-        return self._end_events((code, reason))
-
-    def _end_events(self, close_reason):
-        if self._ended:
-            return None
-        self._ended = True
-        return [(ws.EV_CLOSE, close_reason)]
+                         'unsent (the client does not read)',
+                         getattr(self.handler, 'sid', '?'), reason,
+                         self.core.max_backlog)
+        self._finish(reason, code)
 
     # -- the handler's side --------------------------------------------------
 
-    def _post(self, events) -> None:
-        """Queue events for the handler (outside the lock)."""
-        if not events:
-            return
+    def _post(self) -> None:
+        """Queue what the last entry point produced for the handler
+        (called after releasing the lock)."""
         with self.lock:
+            events, self._out = self._out, []
+            if not events:
+                return
             self._inbox.extend(events)
             for _, value in events:
                 self._inbox_cost += _cost(value)
@@ -266,7 +268,12 @@ class Connection:
             start = not self._draining
             self._draining = True
         if start:
-            self.loop.workers.submit(self._drain)
+            try:
+                self.loop.workers.submit(self._drain)
+            except BaseException:
+                with self.lock:
+                    self._draining = False
+                raise
 
     def _drain(self) -> None:
         while True:
@@ -281,7 +288,7 @@ class Connection:
                     self._watch()
             try:
                 self.handler.ws_event(kind, value)
-            except Exception:
+            except BaseException:
                 self.log.exception('%s: WebSocket event %r could not be '
                                  'handled', getattr(self.handler, 'sid', '?'),
                                  kind)

@@ -152,10 +152,18 @@ class Loop:
                         conn.on_readable()
                 except Exception:
                     logger.exception('connection %d failed in the loop', fd)
-                    conn.fail('internal error')
+                    self._guarded(conn.fail, 'internal error')
             if self._deadlines:
-                self._check_deadlines()
-            self.workers.unstick()
+                self._guarded(self._check_deadlines)
+            self._guarded(self.workers.unstick)
+
+    @staticmethod
+    def _guarded(call, *args) -> None:
+        # nothing may end the loop thread: every connection depends on it
+        try:
+            call(*args)
+        except Exception:
+            logger.exception('the transport loop caught an error')
 
     def _check_deadlines(self) -> None:
         now = time.monotonic()
