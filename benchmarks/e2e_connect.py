@@ -4,7 +4,7 @@ Flask-SocketIO.
     python benchmarks/e2e_connect.py OURS_PYTHON STOCK_PYTHON
         [--clients 500] [--rounds 1]
 
-The same threading-mode app runs under each interpreter in turn (server
+The echo app of e2e_echo.py runs under each interpreter in turn (server
 pinned to one core, this script to another).  This script (asyncio on
 uvloop, raw Engine.IO/Socket.IO over ``websockets``) opens ``--clients``
 websocket connections, each through the Socket.IO connect, and reports the
@@ -19,19 +19,7 @@ import os
 import sys
 
 from _e2e import serving
-
-SERVER = '''
-import sys
-from flask import Flask
-from flask_socketio import SocketIO
-app = Flask(__name__)
-sio = SocketIO(app, async_mode='threading')
-@sio.on('echo')
-def echo(data):
-    return data
-sio.run(app, port=int(sys.argv[1]), allow_unsafe_werkzeug=True)
-'''
-
+from e2e_echo import SERVER  # the same echo app
 
 def rss_kb(pid):
     with open(f'/proc/{pid}/status') as f:

@@ -24,20 +24,8 @@ from flask_socketio.transport.loop import Loop
 
 from _live import TIMEOUT, ClientFactory, LiveServer
 from conftest import wait_until
+from test_bad_input import ListHandler
 from test_websocket_frames import client_frame
-
-
-class ListHandler(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-    def messages(self, level=logging.WARNING):
-        return [r.getMessage() for r in list(self.records)
-                if r.levelno >= level]
 
 
 class RawClient:
@@ -240,8 +228,8 @@ def test_a_client_that_stops_reading_is_cut_off_at_the_bound(server,
                       TIMEOUT)
     assert wait_until(lambda: sid not in server.socketio.server.eio.sockets,
                       TIMEOUT)
-    assert any(sid in m and 'backlog exceeded' in m
-               for m in server.log.messages())
+    assert any(sid in r.getMessage() and 'backlog exceeded' in r.getMessage()
+               for r in server.log.since(0))
     # the connection is closed, what it had buffered dropped with it
     assert stalled.at_eof()
     assert good.call('echo', 'still here', timeout=TIMEOUT) == 'still here'
@@ -356,17 +344,25 @@ def test_repeated_probes_queue_nothing(server, raw):
     assert r.text() == '431["ok"]'
 
 
+def polling_session(server, namespace=''):
+    """A raw long-polling session connected to ``namespace``: its sid and
+    the URL of its requests."""
+    url = server.url + '/socket.io/?EIO=4&transport=polling'
+    sid = json.loads(requests.get(url, timeout=TIMEOUT).text[1:])['sid']
+    url += '&sid=' + sid
+    ns = f'{namespace},' if namespace else ''
+    assert requests.post(url, data='40' + ns, timeout=TIMEOUT).ok
+    assert requests.get(url, timeout=TIMEOUT).text.startswith('40' + ns)
+    return sid, url
+
+
 def test_a_disconnect_handler_may_emit_from_the_send_that_ends_a_session(
         server):
     # a polling client that stopped answering pings is closed by the next
     # send to it, which runs the disconnect handler there and then; that
     # handler's own broadcast reaches the same session (nothing may hold a
     # lock of the session across the handler)
-    url = server.url + '/socket.io/?EIO=4&transport=polling'
-    sid = json.loads(requests.get(url, timeout=TIMEOUT).text[1:])['sid']
-    url += '&sid=' + sid
-    assert requests.post(url, data='40/polite,', timeout=TIMEOUT).ok
-    assert requests.get(url, timeout=TIMEOUT).text.startswith('40/polite,')
+    sid, url = polling_session(server, '/polite')
     session = server.socketio.server.eio.sockets[sid]
     session.last_ping = time.time() - 1000
     sender = threading.Thread(target=server.socketio.emit,
@@ -379,11 +375,7 @@ def test_a_disconnect_handler_may_emit_from_the_send_that_ends_a_session(
 
 
 def test_an_upgrade_without_a_probe_is_refused_and_polling_goes_on(server):
-    url = server.url + '/socket.io/?EIO=4&transport=polling'
-    sid = json.loads(requests.get(url, timeout=TIMEOUT).text[1:])['sid']
-    url += '&sid=' + sid
-    assert requests.post(url, data='40', timeout=TIMEOUT).ok
-    assert requests.get(url, timeout=TIMEOUT).text.startswith('40')
+    sid, url = polling_session(server)
     session = server.socketio.server.eio.sockets[sid]
     ws = socket.create_connection(('127.0.0.1', server.port), TIMEOUT)
     key = base64.b64encode(os.urandom(16)).decode()
