@@ -127,3 +127,31 @@ def test_polling_post_seams():
         eio_socket.Socket.handle_post_request)
     for attribute in ('connected', 'closed', 'upgraded'):
         assert hasattr(eio_socket.Socket(server, 'sid'), attribute)
+
+
+def test_engineio_seams_of_the_session_class():
+    # _EngineIOServer._handle_connect is python-engineio's, with the
+    # session class replaced: the same signature, called the same way
+    assert _params(engineio.Server._handle_connect) == [
+        'self', 'environ', 'start_response', 'transport', 'jsonp_index']
+    for name in ('_upgrades', '_generate_sid_cookie', '_service_task',
+                 '_ok', '_bad_request', '_unauthorized', 'generate_id',
+                 'get_queue_empty_exception'):
+        assert callable(getattr(engineio.Server, name)), name
+    server = engineio.Server(async_mode='threading')
+    assert server.start_service_task is True
+    assert isinstance(server.ping_interval_grace_period, (int, float))
+    # _Session overrides these of python-engineio's socket and relies on
+    # its polling queue and state flags
+    for name, params in {
+            'send': ['self', 'pkt'],
+            'handle_get_request': ['self', 'environ', 'start_response'],
+            'close': ['self', 'wait', 'abort', 'reason'],
+            'schedule_ping': ['self'],
+            'check_ping_timeout': ['self'],
+            'poll': ['self']}.items():
+        assert _params(getattr(eio_socket.Socket, name)) == params, name
+    sock = eio_socket.Socket(server, 'sid')
+    for flag in ('connected', 'upgrading', 'upgraded', 'closing', 'closed'):
+        assert getattr(sock, flag) is False, flag
+    assert sock.last_ping and hasattr(sock.queue, 'task_done')

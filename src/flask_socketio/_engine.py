@@ -24,6 +24,10 @@ What the subclass adds to ``socketio.Server``:
   frames an emit once and queues it on each recipient's Engine.IO socket
   through ``_speedups.fan_out``; other sends are framed by the core's
   ``EioPacket`` too.
+- *Sessions on this package's transport*: ``_Session`` (python-engineio's
+  socket, made by ``_EngineIOServer._handle_connect``) hands its WebSocket
+  to :mod:`flask_socketio.transport` where the server has it on, and
+  ``_Pinger`` pings every session from one task.
 - *Repairs* of the engine, each described where it is made: binary
   broadcasts to clients on mixed transports (``_send_eio_packet``), an
   Engine.IO ``disconnect`` that cannot hang the request that called it
