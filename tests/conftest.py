@@ -7,10 +7,12 @@ the skip becomes a failure, so CI can never pass by skipping them.
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -187,3 +189,35 @@ def peers():
     created = PeerSet()
     yield created
     created.close()
+
+
+class ListHandler(logging.Handler):
+    """Keeps the records of a logger, for tests to look through."""
+
+    @classmethod
+    def capture(cls, name: str):
+        """Logger ``name`` at DEBUG, kept to itself, with a new handler:
+        ``(logger, handler)`` (remove the handler when done)."""
+        log = logging.getLogger(name)
+        log.setLevel(logging.DEBUG)
+        log.propagate = False
+        handler = cls()
+        log.addHandler(handler)
+        return log, handler
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+        self._guard = threading.Lock()
+
+    def emit(self, record):
+        with self._guard:
+            self.records.append(record)
+
+    def mark(self):
+        with self._guard:
+            return len(self.records)
+
+    def since(self, mark, level=logging.WARNING):
+        with self._guard:
+            return [r for r in self.records[mark:] if r.levelno >= level]

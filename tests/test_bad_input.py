@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 
 import pytest
@@ -20,37 +19,14 @@ from flask import Flask
 from flask_socketio import SocketIO, emit
 
 from _live import TIMEOUT, ClientFactory, LiveServer, Recorder
-from conftest import wait_until
+from conftest import ListHandler, wait_until
 
 MAX_SIZE = 1000
 
 
-class ListHandler(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.records = []
-        self._guard = threading.Lock()
-
-    def emit(self, record):
-        with self._guard:
-            self.records.append(record)
-
-    def mark(self):
-        with self._guard:
-            return len(self.records)
-
-    def since(self, mark, level=logging.WARNING):
-        with self._guard:
-            return [r for r in self.records[mark:] if r.levelno >= level]
-
-
 @pytest.fixture(scope='module')
 def server():
-    log = logging.getLogger('tests.bad_input.server')
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    handler = ListHandler()
-    log.addHandler(handler)
+    log, handler = ListHandler.capture('tests.bad_input.server')
 
     app = Flask(__name__)
     socketio = SocketIO(app, async_mode='threading', logger=log,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import os
 import socket
 import struct
@@ -23,8 +22,7 @@ from flask_socketio import SocketIO, emit
 from flask_socketio.transport.loop import Loop
 
 from _live import TIMEOUT, ClientFactory, LiveServer
-from conftest import wait_until
-from test_bad_input import ListHandler
+from conftest import ListHandler, wait_until
 from test_websocket_frames import client_frame
 
 
@@ -128,11 +126,7 @@ BACKLOG = 256 * 1024
 def server():
     mp = pytest.MonkeyPatch()
     mp.setenv('FLASK_SOCKETIO_TRANSPORT', 'native')
-    log = logging.getLogger('tests.transport.server')
-    log.setLevel(logging.DEBUG)
-    log.propagate = False
-    handler = ListHandler()
-    log.addHandler(handler)
+    log, handler = ListHandler.capture('tests.transport.server')
     app = Flask(__name__)
     socketio = SocketIO(app, async_mode='threading', logger=log,
                         max_http_buffer_size=MAX_SIZE,
