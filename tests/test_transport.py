@@ -475,3 +475,14 @@ def test_a_connection_aborted_before_it_starts_never_registers():
     assert wait_until(lambda: handler.closes(), TIMEOUT)
     for s in (client, other_client, other):
         s.close()
+
+
+def test_an_engineio_close_packet_is_a_client_disconnect(server, raw):
+    r = raw()
+    r.send('40')
+    assert r.text().startswith('40')
+    before = len(server.reasons)
+    r.send('1')  # Engine.IO close, no Socket.IO disconnect first
+    assert r.close_code() == 1000
+    assert wait_until(lambda: 'client disconnect' in server.reasons[before:],
+                      TIMEOUT)

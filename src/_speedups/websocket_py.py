@@ -319,7 +319,9 @@ EV_PROBE = 'probe'        # upgrade probe ("2probe"), already answered
 EV_UPGRADE = 'upgrade'    # the client switched to this WebSocket
 EV_CLOSE = 'close'        # (code, reason): the session ends here
 
+#: the reasons of ``EV_CLOSE`` that are not the peer's own words
 BACKLOG_EXCEEDED = 'backlog exceeded'
+CLIENT_CLOSED = 'client closed the session'  # its Engine.IO close packet
 
 
 class EngineIOWebSocket:
@@ -453,7 +455,7 @@ class EngineIOWebSocket:
         elif kind == '5':
             events.append((EV_UPGRADE, None))
         elif kind == '1':
-            self._end(CLOSE_NORMAL, 'client closed the session', events)
+            self._end(CLOSE_NORMAL, CLIENT_CLOSED, events)
         elif kind == '6':
             pass  # noop
         else:

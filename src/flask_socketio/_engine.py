@@ -658,11 +658,10 @@ class _Session(engineio.socket.Socket):
                 self.server.logger.info('%s: Failed websocket upgrade (%s)',
                                         self.sid, reason)
                 return
-            if code == wsm.CLOSE_NORMAL and reason == 'client closed ' \
-                    'the session':
+            if reason == wsm.CLIENT_CLOSED:
                 why = self.server.reason.CLIENT_DISCONNECT
             elif reason == wsm.BACKLOG_EXCEEDED:
-                why = BACKLOG_EXCEEDED
+                why = reason  # the disconnect handler's reason
             elif code in (wsm.CLOSE_PROTOCOL_ERROR, wsm.CLOSE_INVALID_DATA,
                           wsm.CLOSE_TOO_BIG):
                 # what the reader refuses (a client may send these codes
@@ -707,10 +706,6 @@ class _Session(engineio.socket.Socket):
         if not self.closing and not self.closed:
             self.last_ping = time.time()
             self.send(eio_packet.Packet(eio_packet.PING))
-
-
-#: the disconnect reason of a client cut off for not reading
-BACKLOG_EXCEEDED = 'backlog exceeded'
 
 
 def _ws_frame(pkt) -> bytes:
