@@ -486,3 +486,26 @@ def test_an_engineio_close_packet_is_a_client_disconnect(server, raw):
     assert r.close_code() == 1000
     assert wait_until(lambda: 'client disconnect' in server.reasons[before:],
                       TIMEOUT)
+
+
+def test_a_session_closed_during_its_upgrade_never_switches(server):
+    from flask_socketio import _speedups
+    sid, url = polling_session(server)
+    session = server.socketio.server.eio.sockets[sid]
+    ws = socket.create_connection(('127.0.0.1', server.port), TIMEOUT)
+    key = base64.b64encode(os.urandom(16)).decode()
+    ws.sendall((f'GET /socket.io/?EIO=4&transport=websocket&sid={sid} '
+                'HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'
+                'Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n'
+                f'Sec-WebSocket-Key: {key}\r\n\r\n').encode())
+    assert ws.recv(4096).startswith(b'HTTP/1.1 101 ')
+    ws.sendall(client_frame(0x1, b'2probe'))
+    assert wait_until(lambda: session._probed, TIMEOUT)
+    # the server ends the session as the client's UPGRADE arrives
+    session.close(wait=False)
+    session.ws_event(_speedups.websocket.EV_UPGRADE, None)
+    assert session._ws is None and session.closed
+    ws.settimeout(TIMEOUT)
+    while ws.recv(4096):
+        pass  # the probe's WebSocket is dropped with the session
+    ws.close()

@@ -641,6 +641,8 @@ class _Session(engineio.socket.Socket):
                 conn.abort()  # its EV_CLOSE resets the upgrade
                 return
             with self._switch:
+                if self._probing is not conn:
+                    return  # the session closed meanwhile
                 for pkt in self._take_queue():
                     conn.write(_ws_frame(pkt))
                 self._ws = conn
@@ -675,9 +677,15 @@ class _Session(engineio.socket.Socket):
             self.close(wait=False, abort=True, reason=why)
 
     def close(self, wait=True, abort=False, reason=None):
-        conn = self._ws
+        # which transport the session ends on is decided under the switch
+        # lock: an upgrade finishing at the same moment either happened
+        # (close on the WebSocket) or never will (its probe is dropped)
+        with self._switch:
+            conn = self._ws
+            probing = None
+            if conn is None:
+                probing, self._probing = self._probing, None
         if conn is None:
-            probing = self._probing
             if probing is not None:
                 probing.abort()
             return super().close(wait=wait, abort=abort, reason=reason)
