@@ -1,29 +1,41 @@
 """The transport of this package (``flask_socketio.transport``), end to end
-over 127.0.0.1 in threading mode on Werkzeug: what it adds to the engine's
-(bounded backlogs, no thread per connection, connections that end when
-their session does) and how it reads hostile frames.  Every test runs
+over 127.0.0.1: what it adds to the engine's (bounded backlogs, no thread
+per connection, direct writes from any thread, connections that end when
+their session does) and how it reads hostile frames.  The application is
+``tests/servers/transport_app.py``; most tests run on each of its
+servers: threading mode on Werkzeug in this process; gevent's pywsgi with
+and without gevent-websocket, and eventlet's server, each in a process of
+its own.  Every test runs
 with the native transport on (``FLASK_SOCKETIO_TRANSPORT=native``),
 whatever the rest of the suite runs on."""
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
 import socket
 import struct
+import subprocess
 import threading
 import time
 
 import pytest
 import requests
-from flask import Flask
-
-from flask_socketio import SocketIO, emit
 from flask_socketio.transport.loop import Loop
 
 from _live import TIMEOUT, ClientFactory, LiveServer
-from conftest import ListHandler, wait_until
+from _peers import SERVERS
+from conftest import free_port, wait_for_port, wait_until
 from test_websocket_frames import client_frame
+
+_spec = importlib.util.spec_from_file_location(
+    'transport_app', SERVERS / 'transport_app.py')
+transport_app = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(transport_app)
+
+MAX_SIZE = transport_app.MAX_SIZE
+GREEN_MODES = ['gevent', 'gevent-pywsgi', 'eventlet']
 
 
 class RawClient:
@@ -118,64 +130,82 @@ class RawClient:
         self.sock.close()
 
 
-MAX_SIZE = 100_000
-BACKLOG = 256 * 1024
+class Served:
+    """A server of ``tests/servers/transport_app.py`` and what it tells of
+    itself (``GET /state``); the same for every mode."""
+
+    def __init__(self, mode, port):
+        self.mode = mode
+        self.port = port
+        self.url = f'http://127.0.0.1:{port}'
+
+    def state(self):
+        return requests.get(self.url + '/state', timeout=TIMEOUT).json()
+
+    def reasons(self):
+        """The reasons the disconnect handlers saw, in order."""
+        return [r if isinstance(r, str) else tuple(r)
+                for r in self.state()['reasons']]
+
+    def sessions(self):
+        return set(self.state()['sessions'])
+
+    def log(self):
+        return self.state()['log']
 
 
 @pytest.fixture(scope='module')
-def server():
+def local():
+    """The threading-mode server, in this process (some tests look into
+    its sessions)."""
     mp = pytest.MonkeyPatch()
     mp.setenv('FLASK_SOCKETIO_TRANSPORT', 'native')
-    log, handler = ListHandler.capture('tests.transport.server')
-    app = Flask(__name__)
-    socketio = SocketIO(app, async_mode='threading', logger=log,
-                        max_http_buffer_size=MAX_SIZE,
-                        max_backlog_size=BACKLOG,
-                        ping_interval=0.5, ping_timeout=1)
+    app, socketio = transport_app.build('threading')
     assert socketio.server.eio.native
-    reasons = []
-
-    @socketio.on('disconnect')
-    def disconnect(reason):
-        reasons.append(reason)
-
-    @socketio.on('echo')
-    def echo(data):
-        return data
-
-    @socketio.on('disconnect', namespace='/polite')
-    def polite_disconnect(reason):
-        emit('left', reason, broadcast=True, namespace='/polite')
-        reasons.append(('/polite', reason))
-
-    @socketio.on('flood')
-    def flood(count, size):
-        for i in range(count):
-            emit('chunk', {'n': i, 'pad': 'x' * size}, broadcast=True)
-        return count
-
-    @socketio.on('streams')
-    def streams(threads, count):
-        def stream(t):
-            for i in range(count):
-                socketio.emit('seq', [t, i], to=sid)
-        from flask import request
-        sid = request.sid
-        workers = [threading.Thread(target=stream, args=(t,))
-                   for t in range(threads)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-        return 'done'
-
     live = LiveServer(socketio, app).start()
-    live.log = handler
-    live.reasons = reasons
-    yield live
+    served = Served('threading', live.port)
+    served.socketio = socketio
+    yield served
     live.stop()
-    log.removeHandler(handler)
     mp.undo()
+
+
+@pytest.fixture(scope='module')
+def green(async_python):
+    """Start a server of a green mode, in a process of its own; each is
+    stopped at the end of the module."""
+    procs = []
+
+    def start(mode):
+        port = free_port()
+        proc = subprocess.Popen(
+            [async_python, str(SERVERS / 'transport_app.py'), str(port),
+             mode],
+            env=dict(os.environ, FLASK_SOCKETIO_TRANSPORT='native',
+                     PYTHONUNBUFFERED='1'),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        procs.append(proc)
+        wait_for_port(port, proc=proc)
+        served = Served(mode, port)
+        assert served.state()['native']
+        return served
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope='module', params=['threading'] + GREEN_MODES)
+def server(request):
+    """The server of each mode in turn."""
+    if request.param == 'threading':
+        return request.getfixturevalue('local')
+    return request.getfixturevalue('green')(request.param)
 
 
 @pytest.fixture
@@ -186,11 +216,11 @@ def clients():
 
 
 @pytest.fixture
-def raw(server):
+def raw():
     opened = []
 
-    def make(**kwargs):
-        r = RawClient(server.port, **kwargs)
+    def make(served, **kwargs):
+        r = RawClient(served.port, **kwargs)
         opened.append(r)
         return r
     yield make
@@ -198,18 +228,14 @@ def raw(server):
         r.close()
 
 
-def sessions(server):
-    return len(server.socketio.server.eio.sockets)
-
-
 def test_a_client_that_stops_reading_is_cut_off_at_the_bound(server,
                                                              clients, raw):
-    stalled = raw(read_buffer=4096)
+    stalled = raw(server, read_buffer=4096)
     stalled.send('40')
     assert stalled.text().startswith('40')
     sid = stalled.handshake['sid']
     good = clients(server.url, transports=['websocket'], events=['chunk'])
-    before = len(server.reasons)
+    before = len(server.reasons())
     # 8 MB to every client, 30 times the bound, in rounds a reading
     # client keeps up with (each well under the bound)
     rounds, count, size = 80, 10, 10_000
@@ -218,28 +244,28 @@ def test_a_client_that_stops_reading_is_cut_off_at_the_bound(server,
         good.received.wait_for('chunk', (i + 1) * count)
     chunks = good.received.of('chunk')
     assert [c[0]['n'] for c in chunks] == list(range(count)) * rounds
-    assert wait_until(lambda: 'backlog exceeded' in server.reasons[before:],
+    assert wait_until(lambda: 'backlog exceeded' in server.reasons()[before:],
                       TIMEOUT)
-    assert wait_until(lambda: sid not in server.socketio.server.eio.sockets,
+    assert wait_until(lambda: sid not in server.sessions(),
                       TIMEOUT)
-    assert any(sid in r.getMessage() and 'backlog exceeded' in r.getMessage()
-               for r in server.log.since(0))
+    assert any(sid in line and 'backlog exceeded' in line
+               for line in server.log())
     # the connection is closed, what it had buffered dropped with it
     assert stalled.at_eof()
     assert good.call('echo', 'still here', timeout=TIMEOUT) == 'still here'
 
 
 def test_connections_do_not_cost_a_thread_each(server, raw):
-    base = threading.active_count()
-    loop = Loop.shared()
-    peers = [raw() for _ in range(150)]
+    base = server.state()['threads']
+    peers = [raw(server) for _ in range(150)]
     for p in peers:
         p.send('40')
     for p in peers:
         assert p.text().startswith('40')
     # the workers that ran the connects go idle; connections need none
-    assert threading.active_count() - base < 30, threading.active_count()
-    assert len(loop) >= 150
+    state = server.state()
+    assert state['threads'] - base < 30, state['threads']
+    assert state['connections'] >= 150
     peers[0].send('42["flood",1,10]')
     for p in peers:
         got = p.text()
@@ -248,21 +274,24 @@ def test_connections_do_not_cost_a_thread_each(server, raw):
         assert got.startswith('42["chunk",{"n":0'), got
     for p in peers:
         p.close()
-    assert wait_until(lambda: len(loop) < 150 and sessions(server) < 150,
-                      TIMEOUT)
+
+    def gone():
+        state = server.state()
+        return state['connections'] < 150 and len(state['sessions']) < 150
+    assert wait_until(gone, TIMEOUT)
 
 
 def test_a_silent_client_is_dropped_after_the_ping_timeout(server, raw):
-    r = raw()
+    r = raw(server)
     r.send('40')
     assert r.sock.recv(65536)
-    before = len(server.reasons)
+    before = len(server.reasons())
     sid = r.handshake['sid']
     # no pong ever: ping interval 0.5 s, timeout 1 s, then a bounded close
     assert r.at_eof(timeout=10)
-    assert wait_until(lambda: 'ping timeout' in server.reasons[before:],
+    assert wait_until(lambda: 'ping timeout' in server.reasons()[before:],
                       TIMEOUT)
-    assert wait_until(lambda: sid not in server.socketio.server.eio.sockets,
+    assert wait_until(lambda: sid not in server.sessions(),
                       TIMEOUT)
 
 
@@ -278,23 +307,23 @@ def test_a_silent_client_is_dropped_after_the_ping_timeout(server, raw):
 def test_bad_frames_end_their_connection_with_its_code(server, clients, raw,
                                                        frame, code):
     good = clients(server.url, transports=['websocket'])
-    r = raw()
+    r = raw(server)
     r.send('40')
     assert r.text().startswith('40')
     sid = r.handshake['sid']
-    before = len(server.reasons)
+    before = len(server.reasons())
     r.sock.sendall(frame)
     assert r.close_code() == code
     assert r.at_eof()
-    assert wait_until(lambda: 'transport error' in server.reasons[before:],
+    assert wait_until(lambda: 'transport error' in server.reasons()[before:],
                       TIMEOUT)
-    assert wait_until(lambda: sid not in server.socketio.server.eio.sockets,
+    assert wait_until(lambda: sid not in server.sessions(),
                       TIMEOUT)
     assert good.call('echo', 1, timeout=TIMEOUT) == 1
 
 
 def test_a_message_at_the_limit_is_taken(server, raw):
-    r = raw()
+    r = raw(server)
     r.send('40')
     assert r.text().startswith('40')
     r.send('421' + json.dumps(['echo', 'y' * (MAX_SIZE - 20)]))
@@ -312,6 +341,21 @@ def test_concurrent_emitters_to_one_client_keep_their_order(server,
         assert [s[0][1] for s in got if s[0][0] == t] == list(range(count))
 
 
+def test_emits_from_native_threads_arrive_at_once_in_order(server, clients):
+    # OS threads (not the mode's greenlets): a burst over what the socket
+    # buffers, so the rest waits for the socket to drain, then a single
+    # emit that must not wait for the server's next wake-up
+    c = clients(server.url, transports=['websocket'], events=['seq'])
+    threads, count = 4, 300
+    assert c.call('native_streams', (threads, count, 2000),
+                  timeout=TIMEOUT) == 'started'
+    got = c.received.wait_for('seq', threads * count, timeout=30)
+    for t in range(threads):
+        assert [s[0][1] for s in got if s[0][0] == t] == list(range(count))
+    assert c.call('native_streams', (1, 1), timeout=TIMEOUT) == 'started'
+    c.received.wait_for('seq', threads * count + 1, timeout=1)
+
+
 def test_upgrade_with_traffic_in_flight(server, clients):
     c = clients(server.url, transports=['polling', 'websocket'],
                 events=['seq'])
@@ -324,11 +368,11 @@ def test_upgrade_with_traffic_in_flight(server, clients):
     assert c.call('echo', 'after', timeout=TIMEOUT) == 'after'
 
 
-def test_repeated_probes_queue_nothing(server, raw):
-    r = raw()
+def test_repeated_probes_queue_nothing(local, raw):
+    r = raw(local)
     r.send('40')
     assert r.text().startswith('40')
-    session = server.socketio.server.eio.sockets[r.handshake['sid']]
+    session = local.socketio.server.eio.sockets[r.handshake['sid']]
     for _ in range(2000):
         r.send('2probe')
     for _ in range(2000):
@@ -351,27 +395,27 @@ def polling_session(server, namespace=''):
 
 
 def test_a_disconnect_handler_may_emit_from_the_send_that_ends_a_session(
-        server):
+        local):
     # a polling client that stopped answering pings is closed by the next
     # send to it, which runs the disconnect handler there and then; that
     # handler's own broadcast reaches the same session (nothing may hold a
     # lock of the session across the handler)
-    sid, url = polling_session(server, '/polite')
-    session = server.socketio.server.eio.sockets[sid]
+    sid, url = polling_session(local, '/polite')
+    session = local.socketio.server.eio.sockets[sid]
     session.last_ping = time.time() - 1000
-    sender = threading.Thread(target=server.socketio.emit,
+    sender = threading.Thread(target=local.socketio.emit,
                               args=('news', 1), kwargs={'namespace': '/polite'},
                               daemon=True)
     sender.start()
     sender.join(TIMEOUT)
     assert not sender.is_alive(), 'the send deadlocked'
-    assert ('/polite', 'ping timeout') in server.reasons
+    assert ('/polite', 'ping timeout') in local.reasons()
 
 
-def test_an_upgrade_without_a_probe_is_refused_and_polling_goes_on(server):
-    sid, url = polling_session(server)
-    session = server.socketio.server.eio.sockets[sid]
-    ws = socket.create_connection(('127.0.0.1', server.port), TIMEOUT)
+def test_an_upgrade_without_a_probe_is_refused_and_polling_goes_on(local):
+    sid, url = polling_session(local)
+    session = local.socketio.server.eio.sockets[sid]
+    ws = socket.create_connection(('127.0.0.1', local.port), TIMEOUT)
     key = base64.b64encode(os.urandom(16)).decode()
     ws.sendall((f'GET /socket.io/?EIO=4&transport=websocket&sid={sid} '
                 'HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'
@@ -478,21 +522,21 @@ def test_a_connection_aborted_before_it_starts_never_registers():
 
 
 def test_an_engineio_close_packet_is_a_client_disconnect(server, raw):
-    r = raw()
+    r = raw(server)
     r.send('40')
     assert r.text().startswith('40')
-    before = len(server.reasons)
+    before = len(server.reasons())
     r.send('1')  # Engine.IO close, no Socket.IO disconnect first
     assert r.close_code() == 1000
-    assert wait_until(lambda: 'client disconnect' in server.reasons[before:],
+    assert wait_until(lambda: 'client disconnect' in server.reasons()[before:],
                       TIMEOUT)
 
 
-def test_a_session_closed_during_its_upgrade_never_switches(server):
+def test_a_session_closed_during_its_upgrade_never_switches(local):
     from flask_socketio import _speedups
-    sid, url = polling_session(server)
-    session = server.socketio.server.eio.sockets[sid]
-    ws = socket.create_connection(('127.0.0.1', server.port), TIMEOUT)
+    sid, url = polling_session(local)
+    session = local.socketio.server.eio.sockets[sid]
+    ws = socket.create_connection(('127.0.0.1', local.port), TIMEOUT)
     key = base64.b64encode(os.urandom(16)).decode()
     ws.sendall((f'GET /socket.io/?EIO=4&transport=websocket&sid={sid} '
                 'HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'

@@ -51,7 +51,6 @@ from socketio import packet as sio_packet
 from . import _speedups, transport
 from .transport import handshake
 from .transport.connection import Connection
-from .transport.loop import Loop
 
 logger = logging.getLogger('flask_socketio')
 
@@ -563,24 +562,28 @@ class _Session(engineio.socket.Socket):
     def handle_get_request(self, environ, start_response):
         if self.server.native and 'websocket' in environ.get(
                 'HTTP_UPGRADE', '').lower():
-            sock = handshake.server_socket(environ)
+            sock, answered = handshake.server_socket(environ)
             if sock is not None:
-                return self._take_websocket(environ, start_response, sock)
+                return self._take_websocket(environ, start_response, sock,
+                                            answered)
         return super().handle_get_request(environ, start_response)
 
-    def _take_websocket(self, environ, start_response, sock):
+    def _take_websocket(self, environ, start_response, sock, answered):
         if self.upgraded or self._probing is not None or self.closing \
                 or self.closed:
             self.server.logger.info('%s: a second WebSocket refused',
                                     self.sid)
             return self.server._bad_request('Already upgraded')
-        try:
-            answer = handshake.accept_response(environ)
-        except handshake.HandshakeError as exc:
-            self.server.logger.info('%s: WebSocket refused: %s', self.sid,
-                                    exc)
-            return self.server._bad_request(str(exc))
-        conn = Connection(handshake.take_over(sock), self, Loop.shared(),
+        answer = b''  # the WSGI server's WebSocket handler has sent it
+        if not answered:
+            try:
+                answer = handshake.accept_response(environ)
+            except handshake.HandshakeError as exc:
+                self.server.logger.info('%s: WebSocket refused: %s',
+                                        self.sid, exc)
+                return self.server._bad_request(str(exc))
+        conn = Connection(handshake.take_over(sock), self,
+                          transport.loop_for(self.server.async_mode),
                           self.server.max_http_buffer_size,
                           self.server.max_backlog_size,
                           self.server.app_logger)

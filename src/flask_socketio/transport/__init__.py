@@ -11,14 +11,19 @@ Layers, data flowing one way in each direction:
 - :mod:`.connection`: one taken-over WebSocket: direct writes from any
   thread, the rest in its backlog; what it reads handed, in order, to the
   session's handler on a worker thread.
-- :mod:`.loop`: the threading driver: one epoll thread reads every
+- the drivers, which watch the sockets and run what they receive:
+  :mod:`.loop` for threading mode (one epoll thread reads every
   connection and flushes the backlogs the sockets could not take at once;
-  a worker pool that grows with the handlers running, not the clients.
+  a worker pool that grows with the handlers running, not the clients),
+  :mod:`.green` for gevent and eventlet (the hub's own loop, greenlets
+  for handlers).
 
 ``_engine.py`` plugs this under python-engineio's sessions.  For now the
 path is taken only when ``FLASK_SOCKETIO_TRANSPORT=native`` is set, in
-threading mode, on a WSGI server that hands over its socket (Werkzeug,
-gunicorn); everything else keeps python-engineio's transport.
+threading mode on a WSGI server that hands over its socket (Werkzeug,
+gunicorn), in gevent mode on gevent's pywsgi (with or without
+gevent-websocket) and in eventlet mode on eventlet's server; everything
+else keeps python-engineio's transport.
 """
 import os
 import select
@@ -33,5 +38,19 @@ DEFAULT_MAX_BACKLOG = 8 * 1024 * 1024
 def native_wanted(async_mode: str) -> bool:
     """Whether a server in ``async_mode`` should serve its WebSockets on
     this transport."""
-    return (os.environ.get(ENV, '') == 'native' and
-            async_mode == 'threading' and hasattr(select, 'epoll'))
+    if os.environ.get(ENV, '') != 'native':
+        return False
+    return async_mode in ('gevent', 'eventlet') or (
+        async_mode == 'threading' and hasattr(select, 'epoll'))
+
+
+def loop_for(async_mode: str):
+    """The driver that serves connections in ``async_mode``."""
+    if async_mode == 'gevent':
+        from .green import GeventLoop
+        return GeventLoop.current()
+    if async_mode == 'eventlet':
+        from .green import EventletLoop
+        return EventletLoop.current()
+    from .loop import Loop
+    return Loop.shared()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import collections
 import logging
 import socket
-import threading
 import time
 
 from .. import _speedups
@@ -67,14 +66,15 @@ class Connection:
         self.handler = handler
         self.loop = loop
         self.log = log
-        self.lock = threading.Lock()
+        self.lock = loop.Lock()  # never held across a switch or a wait
         self.closed = False         # the socket is closed: nothing more
         self.deadline = None        # when a closing connection is cut
-        self._mask = 0              # what epoll watches for
+        self.mask = 0               # what the loop watches for
         self._writing = False       # a backlog waits for the socket
         self._shut = False          # the write side is shut down
         self._ended = False         # EV_CLOSE is on its way
         self._out = []              # events for the handler, not yet posted
+        self._warnings = []         # lines to log once the lock is released
         self._paused = False        # not read until the inbox empties
         self._inbox = collections.deque()
         self._inbox_cost = 0
@@ -94,8 +94,8 @@ class Connection:
         with self.lock:
             if self.closed:
                 return
-            self._mask = self.loop.READ
-            self.loop.add(self, self._mask)
+            self.mask = self.loop.READ
+            self.loop.add(self, self.mask)
             self.core.unsent(first)
             self._flush()
         self._post()
@@ -218,8 +218,8 @@ class Connection:
     def _watch(self) -> None:
         mask = (0 if self._paused else self.loop.READ) | \
             (self.loop.WRITE if self._writing else 0)
-        if mask != self._mask and not self.closed:
-            self._mask = mask
+        if mask != self.mask and not self.closed:
+            self.mask = mask
             self.loop.modify(self, mask)
 
     def _closing(self) -> None:
@@ -233,21 +233,17 @@ class Connection:
         if self.closed:
             return
         self.closed = True
-        self.loop.remove(self)
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+        self.loop.discard(self)  # unwatched and closed, now or soon
         if not self._ended:
             self._ended = True
             self._out.append((ws.EV_CLOSE, (code, reason)))
 
     def _overflow(self) -> None:
         code, reason = self.core.close_reason
-        self.log.warning('%s: disconnected, %s: more than %d bytes waited '
-                         'unsent (the client does not read)',
-                         getattr(self.handler, 'sid', '?'), reason,
-                         self.core.max_backlog)
+        self._warnings.append((
+            '%s: disconnected, %s: more than %d bytes waited unsent (the '
+            'client does not read)', getattr(self.handler, 'sid', '?'),
+            reason, self.core.max_backlog))
         self._finish(reason, code)
 
     # -- the handler's side --------------------------------------------------
@@ -255,6 +251,11 @@ class Connection:
     def _post(self) -> None:
         """Queue what the last entry point produced for the handler
         (called after releasing the lock)."""
+        if self._warnings:
+            with self.lock:
+                warnings, self._warnings = self._warnings, []
+            for line in warnings:
+                self.log.warning(*line)
         with self.lock:
             events, self._out = self._out, []
             if not events:

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import os
 import socket
+import _socket
 import ssl
 
 _GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
@@ -44,13 +45,36 @@ def accept_response(environ: dict) -> bytes:
 
 
 def server_socket(environ: dict):
-    """The connection's socket if the WSGI server hands it over (Werkzeug's
-    ``werkzeug.socket``, gunicorn's ``gunicorn.socket``) and it is plain
-    TCP; None otherwise (TLS state cannot be taken along)."""
+    """``(socket, answered)``: the connection's socket if the WSGI server
+    hands it over and it is plain TCP (TLS state cannot be taken along),
+    or ``(None, False)``; ``answered`` when the server has already sent
+    the handshake's answer itself (gevent-websocket's handler does).
+
+    Werkzeug and gunicorn name the socket in the environ, eventlet's
+    server gives it from its input; gevent's pywsgi reads the request
+    through a buffered file over it.
+    """
+    answered = False
     sock = environ.get('werkzeug.socket') or environ.get('gunicorn.socket')
-    if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket):
-        return None
-    return sock
+    if sock is None and 'eventlet.input' in environ:
+        sock = environ['eventlet.input'].get_socket()
+    elif sock is None and environ.get('SERVER_SOFTWARE', '').startswith(
+            'gevent'):
+        websocket = environ.get('wsgi.websocket')
+        handler = getattr(websocket, 'handler', None)
+        if handler is not None:
+            sock, answered = getattr(handler, 'socket', None), True
+        else:
+            # the request's input, or the file it wraps when it has a body
+            rfile = environ.get('wsgi.input')
+            rfile = getattr(rfile, 'rfile', rfile)
+            sock = getattr(getattr(rfile, 'raw', None), '_sock', None)
+    # the servers' own socket classes (green ones included) are not all
+    # the standard library's; a TLS socket has a cipher
+    if not callable(getattr(sock, 'fileno', None)) or \
+            isinstance(sock, ssl.SSLSocket) or hasattr(sock, 'cipher'):
+        return None, False
+    return sock, answered
 
 
 def take_over(sock: socket.socket) -> socket.socket:
@@ -65,8 +89,9 @@ def take_over(sock: socket.socket) -> socket.socket:
     dropped connection, which the servers take quietly), and its shutdown
     and close end nothing of ours.
     """
-    ours = socket.socket(sock.family, sock.type, sock.proto,
-                         fileno=os.dup(sock.fileno()))
+    # the C socket: non-blocking calls on it never yield to a green hub
+    ours = _socket.socket(sock.family, sock.type, sock.proto,
+                          fileno=os.dup(sock.fileno()))
     decoy, peer = socket.socketpair()
     peer.close()
     os.dup2(decoy.fileno(), sock.fileno())

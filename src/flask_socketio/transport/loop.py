@@ -83,12 +83,13 @@ class Workers:
 
 class Loop:
     """The epoll loop.  Connections call :meth:`add`, :meth:`modify` and
-    :meth:`remove` under their own lock; epoll takes them from any
+    :meth:`discard` under their own lock; epoll takes them from any
     thread."""
 
     READ = select.EPOLLIN if hasattr(select, 'EPOLLIN') else 1
     WRITE = select.EPOLLOUT if hasattr(select, 'EPOLLOUT') else 4
     TICK = 0.25  # seconds between checks of closing connections' deadlines
+    Lock = threading.Lock  # what a connection's lock is
 
     _instance = None
     _instance_lock = threading.Lock()
@@ -122,13 +123,18 @@ class Loop:
     def modify(self, conn, mask: int) -> None:
         self._epoll.modify(conn.fd, mask)
 
-    def remove(self, conn) -> None:
+    def discard(self, conn) -> None:
+        """Stop watching ``conn`` and close its socket."""
         if self._connections.get(conn.fd) is conn:
             del self._connections[conn.fd]
             try:
                 self._epoll.unregister(conn.fd)
             except OSError:
                 pass
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
 
     def watch_deadline(self, conn) -> None:
         with self._deadline_lock:

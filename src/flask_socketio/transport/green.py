@@ -1,0 +1,247 @@
+"""The green drivers: connections watched by the hub's own event loop
+(gevent's or eventlet's), what they receive handled in greenlets.
+
+The watchers' callbacks run in the hub, so nothing they call may wait:
+a connection's lock is a native lock that no greenlet holds across a
+switch (its sections are non-blocking system calls and bookkeeping), so
+the hub never finds it held for more than a moment, even by an OS thread
+writing to the connection.  Such a thread (a callback of a C library, a
+thread pool) writes to the socket itself; only what it asks of the hub
+(watch for writability, spawn the handler, close) is handed to the hub,
+thread-safely.
+"""
+from __future__ import annotations
+
+import collections
+import errno
+import logging
+import time
+
+logger = logging.getLogger('flask_socketio')
+
+
+class _GreenLoop:
+    """What both hubs share: calls from other OS threads go to the hub;
+    each connection has a read and a write watcher, on or off as its mask
+    says."""
+
+    READ = 1
+    WRITE = 2
+
+    def __init__(self, get_ident, allocate_lock):
+        self._get_ident = get_ident
+        self._thread = get_ident()
+        self.Lock = allocate_lock
+        self._watchers = {}   # conn: [read watcher, write watcher]
+        self.workers = self
+
+    def __len__(self):
+        return len(self._watchers)
+
+    def _in_hub_thread(self) -> bool:
+        return self._get_ident() == self._thread
+
+    # -- what a connection asks, under its lock ------------------------------
+
+    def add(self, conn, mask: int) -> None:
+        # from the request's greenlet, in the hub's thread
+        self._watchers[conn] = [None, None]
+        self._apply(conn, mask)
+
+    def modify(self, conn, mask: int) -> None:
+        if self._in_hub_thread():
+            self._apply(conn, mask)
+        else:
+            self._soon(self._resync, conn)
+
+    def discard(self, conn) -> None:
+        if self._in_hub_thread():
+            self._close(conn)
+        else:
+            # the peer hears of it now; the watchers and the descriptor
+            # are the hub's to end
+            try:
+                conn.sock.shutdown(2)
+            except OSError:
+                pass
+            self._soon(self._close, conn)
+
+    def watch_deadline(self, conn) -> None:
+        if self._in_hub_thread():
+            self._start_timer(conn)
+        else:
+            self._soon(self._start_timer, conn)
+
+    def submit(self, job) -> None:
+        """Run ``job`` in a new greenlet."""
+        if self._in_hub_thread():
+            self._spawn(job)
+        else:
+            self._soon(self._spawn, job)
+
+    # -- in the hub's thread ---------------------------------------------------
+
+    def _apply(self, conn, mask: int) -> None:
+        watchers = self._watchers.get(conn)
+        if watchers is None:
+            return
+        for i, bit in enumerate((self.READ, self.WRITE)):
+            if mask & bit and watchers[i] is None:
+                watchers[i] = self._watch(conn, bit)
+            elif not mask & bit and watchers[i] is not None:
+                self._unwatch(watchers[i])
+                watchers[i] = None
+
+    def _resync(self, conn) -> None:
+        with conn.lock:
+            if not conn.closed:
+                self._apply(conn, conn.mask)
+
+    def _close(self, conn) -> None:
+        for watcher in self._watchers.pop(conn, ()):
+            if watcher is not None:
+                self._unwatch(watcher)
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
+
+    def _start_timer(self, conn) -> None:
+        self._later(max(0.0, conn.deadline - time.monotonic()),
+                    self._expire, conn)
+
+    @staticmethod
+    def _expire(conn) -> None:
+        if not conn.closed:
+            conn.fail('close timed out')
+
+    def _ready(self, conn, writable: bool) -> None:
+        try:
+            if writable:
+                conn.on_writable()
+            else:
+                conn.on_readable()
+        except Exception:
+            logger.exception('connection %d failed in the loop', conn.fd)
+            self._guarded(conn.fail, 'internal error')
+
+    @staticmethod
+    def _guarded(call, *args) -> None:
+        # an error must not reach the hub, which would print it and go on
+        try:
+            call(*args)
+        except Exception:
+            logger.exception('the transport loop caught an error')
+
+
+class GeventLoop(_GreenLoop):
+    """gevent's hub: libev (or libuv) watchers, and the loop's own
+    thread-safe callbacks."""
+
+    def __init__(self):
+        import gevent
+        from gevent import monkey
+        super().__init__(monkey.get_original('_thread', 'get_ident'),
+                         monkey.get_original('_thread', 'allocate_lock'))
+        self._spawn = gevent.spawn
+        self._loop = gevent.get_hub().loop
+
+    @classmethod
+    def current(cls) -> 'GeventLoop':
+        """The loop of this thread's hub, made on first use."""
+        import gevent
+        hub = gevent.get_hub()
+        loop = getattr(hub, '_flask_socketio_loop', None)
+        if loop is None:
+            loop = hub._flask_socketio_loop = cls()
+        return loop
+
+    def _soon(self, call, *args) -> None:
+        self._loop.run_callback_threadsafe(self._guarded, call, *args)
+
+    def _watch(self, conn, bit):
+        watcher = self._loop.io(conn.fd, bit)  # libev's EV_READ, EV_WRITE
+        watcher.start(self._ready, conn, bit == self.WRITE)
+        return watcher
+
+    @staticmethod
+    def _unwatch(watcher) -> None:
+        watcher.stop()
+        watcher.close()
+
+    def _later(self, delay, call, *args) -> None:
+        timer = self._loop.timer(delay)
+
+        def fire():
+            timer.close()
+            self._guarded(call, *args)
+        timer.start(fire)
+
+
+class EventletLoop(_GreenLoop):
+    """eventlet's hub: its listeners and timers; other OS threads wake it
+    through a pipe it listens on."""
+
+    def __init__(self):
+        import eventlet
+        import eventlet.hubs
+        from eventlet import patcher
+        thread = patcher.original('_thread')
+        super().__init__(thread.get_ident, thread.allocate_lock)
+        self._os = patcher.original('os')
+        self._spawn = eventlet.spawn_n
+        self._hub = eventlet.hubs.get_hub()
+        self._calls = collections.deque()
+        self._wake_r, self._wake_w = self._os.pipe()
+        self._os.set_blocking(self._wake_r, False)
+        self._os.set_blocking(self._wake_w, False)
+        self._hub.add(self._hub.READ, self._wake_r, self._woken,
+                      self._nothing, self._nothing)
+
+    @classmethod
+    def current(cls) -> 'EventletLoop':
+        """The loop of this thread's hub, made on first use."""
+        import eventlet.hubs
+        hub = eventlet.hubs.get_hub()
+        loop = getattr(hub, '_flask_socketio_loop', None)
+        if loop is None:
+            loop = hub._flask_socketio_loop = cls()
+        return loop
+
+    @staticmethod
+    def _nothing(*args) -> None:
+        pass
+
+    def _soon(self, call, *args) -> None:
+        self._calls.append((call, args))
+        try:
+            self._os.write(self._wake_w, b'.')
+        except BlockingIOError:
+            pass  # the hub has wake-ups enough waiting
+
+    def _woken(self, fd) -> None:
+        try:
+            while self._os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            if exc.errno != errno.EAGAIN:
+                raise
+        while self._calls:
+            call, args = self._calls.popleft()
+            self._guarded(call, *args)
+
+    def _watch(self, conn, bit):
+        writable = bit == self.WRITE
+        return self._hub.add(
+            self._hub.WRITE if writable else self._hub.READ, conn.fd,
+            lambda fd: self._ready(conn, writable),
+            lambda *args: self._guarded(conn.fail, 'descriptor reused'),
+            self._nothing)
+
+    def _unwatch(self, listener) -> None:
+        self._hub.remove(listener)
+
+    def _later(self, delay, call, *args) -> None:
+        self._hub.schedule_call_global(delay, self._guarded, call, *args)
