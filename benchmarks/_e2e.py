@@ -9,6 +9,30 @@ import time
 _TICK = os.sysconf('SC_CLK_TCK')
 
 
+MODES = ('threading', 'gevent', 'eventlet')
+
+_PRELUDE = {
+    'threading': '',
+    'gevent': 'from gevent import monkey\nmonkey.patch_all()\n',
+    'eventlet': 'import eventlet\neventlet.monkey_patch()\n',
+}
+
+
+def server_source(mode, handlers):
+    """A server script: the app with ``handlers`` (source defining them on
+    ``sio``) in async ``mode``, monkey-patched first where the mode wants
+    it, served by ``socketio.run()`` on the port given as its argument."""
+    unsafe = ', allow_unsafe_werkzeug=True' if mode == 'threading' else ''
+    return (_PRELUDE[mode] +
+            'import sys\n'
+            'from flask import Flask\n'
+            'from flask_socketio import SocketIO, emit\n'
+            'app = Flask(__name__)\n'
+            f'sio = SocketIO(app, async_mode={mode!r})\n' +
+            handlers +
+            f'sio.run(app, port=int(sys.argv[1]){unsafe})\n')
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -42,12 +66,41 @@ def pin(server_pid):
         os.sched_setaffinity(0, {cores[1]})
 
 
+NODE_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           'node', 'server.js')
+
+
+def commands(args, handlers):
+    """The servers to compare, from the scripts' common arguments: name and
+    command (the port is appended), stock first; Node's socket.io
+    (``benchmarks/node``, ``npm ci`` there first) with ``--node``."""
+    found = [('stock', [args.stock, '-c', server_source(args.mode, handlers)]),
+             ('ours', [args.ours, '-c', server_source(args.mode, handlers)])]
+    if args.node:
+        found.append(('node', ['node', NODE_SERVER]))
+    return [(name, command) for name, command in found
+            if name not in args.skip]
+
+
+def add_arguments(parser):
+    """The arguments every end-to-end script takes."""
+    parser.add_argument('ours', help="this project's interpreter")
+    parser.add_argument('stock', help="stock Flask-SocketIO's interpreter")
+    parser.add_argument('--mode', choices=MODES, default='threading')
+    parser.add_argument('--node', action='store_true',
+                        help="Node's socket.io server too, in the same run")
+    parser.add_argument('--skip', action='append', default=[],
+                        choices=['stock', 'node'],
+                        help='leave one out (stock threading mode cannot '
+                             'take 1000 handshakes in time)')
+
+
 @contextlib.contextmanager
-def serving(python, source):
-    """Run ``source`` (which serves on the port given as its first
-    argument) under ``python``; yield the port and the server's pid."""
+def serving(command):
+    """Run ``command`` with a free port as its last argument; yield the
+    port and the server's pid."""
     port = free_port()
-    server = subprocess.Popen([python, '-c', source, str(port)],
+    server = subprocess.Popen(command + [str(port)],
                               stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -60,22 +113,26 @@ def serving(python, source):
         server.wait(10)
 
 
-def compare(measure, ours, stock, rounds, unit):
-    """Alternate ``measure(python)`` between the two interpreters for
-    ``rounds`` rounds (stock first, then ours first, and so on).  ``measure`` returns (items per second, server CPU
-    seconds per item); print each run and the ratios of the means (above 1:
-    this project is faster, or uses less CPU)."""
-    runs = {'stock': [], 'ours': []}
-    order = [('stock', stock), ('ours', ours)]
+def compare(measure, contenders, rounds, unit):
+    """Alternate ``measure(command)`` between the servers for ``rounds``
+    rounds (in order, then reversed, and so on).  ``measure`` returns
+    (items per second, server CPU seconds per item); print each run and
+    the ratios of the means to this project's (above 1: this project is
+    faster, or uses less CPU)."""
+    runs = {name: [] for name, _ in contenders}
+    order = list(contenders)
     for _ in range(rounds):
-        for name, python in order:
-            rate, cpu = measure(python)
+        for name, command in order:
+            rate, cpu = measure(command)
             runs[name].append((rate, cpu))
             print(f'{name:5} {rate:9.0f} {unit}/s, server CPU '
                   f'{cpu * 1e6:7.1f} µs per {unit}', flush=True)
-        order.reverse()  # neither always goes first
+        order.reverse()  # none always goes first
 
     def mean(name, i):
         return sum(run[i] for run in runs[name]) / len(runs[name])
-    print(f'ours / stock: throughput {mean("ours", 0) / mean("stock", 0):.2f}'
-          f', CPU per {unit} {mean("stock", 1) / mean("ours", 1):.2f}× less')
+    for name in runs:
+        if name != 'ours' and 'ours' in runs:
+            print(f'ours / {name}: throughput '
+                  f'{mean("ours", 0) / mean(name, 0):.2f}, CPU per {unit} '
+                  f'{mean(name, 1) / mean("ours", 1):.2f}× less')

@@ -2,10 +2,12 @@
 
     python benchmarks/e2e_broadcast.py OURS_PYTHON STOCK_PYTHON
         [--clients 100] [--seconds 8] [--rounds 2] [--window 4]
+        [--mode threading|gevent|eventlet] [--node]
 
 Each interpreter must have its ``flask_socketio`` installed (this project
 in one virtual environment, ``pip install flask-socketio`` in another).
-The same threading-mode app runs under each in turn, alternating, on
+The same app (threading mode unless ``--mode`` says otherwise; the
+interpreters then need gevent or eventlet) runs under each in turn, alternating, on
 127.0.0.1.  The load generator (this script: asyncio on uvloop, raw
 Engine.IO/Socket.IO over ``websockets``, so the clients cost little next to
 the server) connects ``--clients`` websocket clients and one more that sends ``bcast`` events,
@@ -24,18 +26,12 @@ import json
 import sys
 import time
 
-from _e2e import compare, cpu_seconds, serving
+from _e2e import add_arguments, commands, compare, cpu_seconds, serving
 
-SERVER = '''
-import sys
-from flask import Flask
-from flask_socketio import SocketIO, emit
-app = Flask(__name__)
-sio = SocketIO(app, async_mode='threading')
+HANDLERS = '''
 @sio.on('bcast')
 def bcast(data):
     emit('msg', data, broadcast=True, include_self=False)
-sio.run(app, port=int(sys.argv[1]), allow_unsafe_werkzeug=True)
 '''
 PAYLOAD = {'user': 'ann', 'room': 'lobby', 'text': 'hello everyone',
            'n': 42}
@@ -104,24 +100,23 @@ class Load:
         return delivered / elapsed, cpu / delivered
 
 
-def measure(python, clients, seconds, window):
+def measure(command, clients, seconds, window):
     import uvloop
-    with serving(python, SERVER) as (port, pid):
+    with serving(command) as (port, pid):
         return uvloop.run(Load(clients, window).run(port, pid, seconds))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('ours')
-    parser.add_argument('stock')
+    add_arguments(parser)
     parser.add_argument('--clients', type=int, default=100)
     parser.add_argument('--seconds', type=float, default=8)
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--window', type=int, default=4)
     args = parser.parse_args()
-    compare(lambda python: measure(python, args.clients, args.seconds,
-                                   args.window),
-            args.ours, args.stock, args.rounds, 'delivery')
+    compare(lambda command: measure(command, args.clients, args.seconds,
+                                    args.window),
+            commands(args, HANDLERS), args.rounds, 'delivery')
 
 
 if __name__ == '__main__':

@@ -2,7 +2,8 @@
 Flask-SocketIO.
 
     python benchmarks/e2e_connect.py OURS_PYTHON STOCK_PYTHON
-        [--clients 500] [--rounds 1]
+        [--clients 500] [--rounds 1] [--mode threading|gevent|eventlet]
+        [--node]
 
 The echo app of e2e_echo.py runs under each interpreter in turn (server
 pinned to one core, this script to another).  This script (asyncio on
@@ -18,8 +19,9 @@ import asyncio
 import os
 import sys
 
-from _e2e import serving
-from e2e_echo import SERVER  # the same echo app
+from _e2e import add_arguments, commands, serving
+from e2e_echo import HANDLERS  # the same echo app
+
 
 def rss_kb(pid):
     with open(f'/proc/{pid}/status') as f:
@@ -58,15 +60,14 @@ async def measure(port, pid, clients):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('ours')
-    parser.add_argument('stock')
+    add_arguments(parser)
     parser.add_argument('--clients', type=int, default=500)
     parser.add_argument('--rounds', type=int, default=1)
     args = parser.parse_args()
     import uvloop
     for _ in range(args.rounds):
-        for name, python in (('stock', args.stock), ('ours', args.ours)):
-            with serving(python, SERVER) as (port, pid):
+        for name, command in commands(args, HANDLERS):
+            with serving(command) as (port, pid):
                 kb, before, during = uvloop.run(
                     measure(port, pid, args.clients))
             print(f'{name:5} {args.clients} connections: {kb:6.1f} KB each,'

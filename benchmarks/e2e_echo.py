@@ -1,76 +1,104 @@
-"""End-to-end echo throughput: this package against stock Flask-SocketIO.
+"""End-to-end echo round trips: this package against stock Flask-SocketIO.
 
-    python benchmarks/e2e_echo.py OURS_PYTHON STOCK_PYTHON [--clients 8]
-        [--seconds 8] [--rounds 2]
+    python benchmarks/e2e_echo.py OURS_PYTHON STOCK_PYTHON [--clients 50]
+        [--trips 200] [--seconds 30] [--rounds 2]
+        [--mode threading|gevent|eventlet] [--node]
 
 Each interpreter must have its ``flask_socketio`` installed (this project
 in one virtual environment, ``pip install flask-socketio`` in another).
-The same threading-mode echo app runs under each in turn, alternating, on
-127.0.0.1; websocket clients (python-socketio, from the interpreter running
-this script) do sequential ``call()`` round trips for a bounded time.  The
-output is round trips per second and the server's CPU time per round trip
-for each run, and the ratios of the means.
+The same echo app (an event whose handler returns its argument; threading
+mode unless ``--mode`` says otherwise) runs under each in turn,
+alternating, on 127.0.0.1, pinned to one core.  The load generator (this
+script, on the other core: asyncio on uvloop, raw Engine.IO/Socket.IO over
+``websockets``) connects ``--clients`` websocket clients, each of which
+makes ``--trips`` sequential acknowledged calls (or fewer, when
+``--seconds`` runs out).  The output is round trips per second, the
+server's CPU time per round trip and the latency percentiles of each run,
+and the ratios of the means.  Needs the ``bench`` extra.
 """
 import argparse
+import asyncio
+import json
 import sys
-import threading
 import time
 
-from _e2e import compare, cpu_seconds, serving
+from _e2e import add_arguments, commands, compare, cpu_seconds, serving
 
-SERVER = '''
-import sys
-from flask import Flask
-from flask_socketio import SocketIO
-app = Flask(__name__)
-sio = SocketIO(app, async_mode='threading')
+HANDLERS = '''
 @sio.on('echo')
 def echo(data):
     return data
-sio.run(app, port=int(sys.argv[1]), allow_unsafe_werkzeug=True)
 '''
 PAYLOAD = {'user': 'ann', 'text': 'hello there', 'items': list(range(20))}
 
 
-def measure(python, clients, seconds):
-    import socketio
-    with serving(python, SERVER) as (port, pid):
-        peers = []
-        for _ in range(clients):
-            peer = socketio.Client()
-            peer.connect(f'http://127.0.0.1:{port}', transports=['websocket'],
-                         wait_timeout=10)
-            peers.append(peer)
-        counts = [0] * clients
-        stop = time.monotonic() + seconds
+async def client(url, trips, stop, ready, go, latencies):
+    """``stop``: a list whose one item, set when ``go`` is, ends the
+    round trips at that time."""
+    import websockets
+    async with websockets.connect(url, compression=None,
+                                  ping_interval=None) as ws:
+        assert (await ws.recv())[0] == '0'  # Engine.IO open
+        await ws.send('40')                 # Socket.IO connect
+        assert (await ws.recv()).startswith('40')
+        ready.release()
+        await go.wait()
+        body = json.dumps(['echo', PAYLOAD], separators=(',', ':'))
+        for i in range(trips):
+            if time.monotonic() >= stop[0]:
+                break
+            ack = str(i)
+            sent = time.perf_counter()
+            await ws.send('42' + ack + body)
+            while True:
+                frame = await asyncio.wait_for(ws.recv(), 30)
+                if frame == '2':
+                    await ws.send('3')  # pong
+                elif frame.startswith('43' + ack + '['):
+                    break
+            latencies.append(time.perf_counter() - sent)
 
-        def work(i):
-            while time.monotonic() < stop:
-                peers[i].call('echo', PAYLOAD, timeout=10)
-                counts[i] += 1
-        threads = [threading.Thread(target=work, args=(i,))
-                   for i in range(clients)]
-        start, cpu = time.monotonic(), cpu_seconds(pid)
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed, cpu = time.monotonic() - start, cpu_seconds(pid) - cpu
-        for peer in peers:
-            peer.disconnect()
-        return sum(counts) / elapsed, cpu / sum(counts)
+
+async def load(port, pid, clients, trips, seconds):
+    url = f'ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket'
+    ready, go, latencies = asyncio.Semaphore(0), asyncio.Event(), []
+    stop = [0.0]
+    tasks = [asyncio.ensure_future(client(url, trips, stop, ready, go,
+                                          latencies))
+             for _ in range(clients)]
+    for _ in range(clients):
+        await asyncio.wait_for(ready.acquire(), 30)
+    start, cpu = time.monotonic(), cpu_seconds(pid)
+    stop[0] = start + seconds
+    go.set()
+    await asyncio.gather(*tasks)
+    elapsed, cpu = time.monotonic() - start, cpu_seconds(pid) - cpu
+    latencies.sort()
+    n = len(latencies)
+    print(f'      latency p50 {latencies[n // 2] * 1e3:6.2f} ms, '
+          f'p99 {latencies[min(n - 1, n * 99 // 100)] * 1e3:6.2f} ms',
+          flush=True)
+    return n / elapsed, cpu / n
+
+
+def measure(command, clients, trips, seconds):
+    import uvloop
+    with serving(command) as (port, pid):
+        return uvloop.run(load(port, pid, clients, trips, seconds))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('ours')
-    parser.add_argument('stock')
-    parser.add_argument('--clients', type=int, default=8)
-    parser.add_argument('--seconds', type=float, default=8)
+    add_arguments(parser)
+    parser.add_argument('--clients', type=int, default=50)
+    parser.add_argument('--trips', type=int, default=200)
+    parser.add_argument('--seconds', type=float, default=30)
     parser.add_argument('--rounds', type=int, default=2)
     args = parser.parse_args()
-    compare(lambda python: measure(python, args.clients, args.seconds),
-            args.ours, args.stock, args.rounds, 'round trip')
+    compare(lambda command: measure(command, args.clients, args.trips,
+                                    args.seconds),
+            commands(args, HANDLERS), args.rounds, 'round trip')
+
 
 if __name__ == '__main__':
     sys.exit(main())

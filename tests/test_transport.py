@@ -22,6 +22,9 @@ import time
 
 import pytest
 import requests
+from flask import Flask
+
+from flask_socketio import SocketIO
 from flask_socketio.transport.loop import Loop
 
 from _live import TIMEOUT, ClientFactory, LiveServer
@@ -553,3 +556,17 @@ def test_a_session_closed_during_its_upgrade_never_switches(local):
     while ws.recv(4096):
         pass  # the probe's WebSocket is dropped with the session
     ws.close()
+
+
+@pytest.mark.parametrize('value, native', [
+    ('', True), ('native', True), ('engine', False)])
+def test_the_switch_picks_the_transport(monkeypatch, value, native):
+    monkeypatch.setenv('FLASK_SOCKETIO_TRANSPORT', value)
+    socketio = SocketIO(Flask(__name__), async_mode='threading')
+    assert socketio.server.eio.native is native
+
+
+def test_an_unknown_switch_value_is_refused(monkeypatch):
+    monkeypatch.setenv('FLASK_SOCKETIO_TRANSPORT', 'fast')
+    with pytest.raises(ValueError, match='FLASK_SOCKETIO_TRANSPORT'):
+        SocketIO(Flask(__name__), async_mode='threading')

@@ -18,18 +18,21 @@ Layers, data flowing one way in each direction:
   :mod:`.green` for gevent and eventlet (the hub's own loop, greenlets
   for handlers).
 
-``_engine.py`` plugs this under python-engineio's sessions.  For now the
-path is taken only when ``FLASK_SOCKETIO_TRANSPORT=native`` is set, in
-threading mode on a WSGI server that hands over its socket (Werkzeug,
-gunicorn), in gevent mode on gevent's pywsgi (with or without
-gevent-websocket) and in eventlet mode on eventlet's server; everything
-else keeps python-engineio's transport.
+``_engine.py`` plugs this under python-engineio's sessions.  It serves
+the WebSockets of threading mode on a WSGI server that hands over its
+socket (Werkzeug, gunicorn), of gevent mode on gevent's pywsgi (with or
+without gevent-websocket) and of eventlet mode on eventlet's server;
+everything else (TLS sockets, gevent_uwsgi, servers that keep their
+socket) stays on python-engineio's transport, and so does everything when
+``FLASK_SOCKETIO_TRANSPORT=engine`` is set.
 """
 import os
 import select
 
-#: the environment switch, read when a server is made
+#: the environment switch, read when a server is made: ``native`` (the
+#: default) or ``engine`` (python-engineio's transport throughout)
 ENV = 'FLASK_SOCKETIO_TRANSPORT'
+CHOICES = ('native', 'engine')
 
 #: bytes that may wait unsent for one client before it is disconnected
 DEFAULT_MAX_BACKLOG = 8 * 1024 * 1024
@@ -38,7 +41,11 @@ DEFAULT_MAX_BACKLOG = 8 * 1024 * 1024
 def native_wanted(async_mode: str) -> bool:
     """Whether a server in ``async_mode`` should serve its WebSockets on
     this transport."""
-    if os.environ.get(ENV, '') != 'native':
+    choice = os.environ.get(ENV, '') or 'native'
+    if choice not in CHOICES:
+        raise ValueError(f'{ENV} is {choice!r}; it may be one of '
+                         f'{", ".join(CHOICES)}')
+    if choice == 'engine':
         return False
     return async_mode in ('gevent', 'eventlet') or (
         async_mode == 'threading' and hasattr(select, 'epoll'))
