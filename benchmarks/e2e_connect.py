@@ -11,8 +11,8 @@ uvloop, raw Engine.IO/Socket.IO over ``websockets``) opens ``--clients``
 websocket connections, each through the Socket.IO connect, and reports the
 server's resident memory per connection (KB, from /proc) and its thread
 count with them open.  Run it under ``ulimit -n`` above twice the clients.
-With ``FLASK_SOCKETIO_TRANSPORT=native`` in the environment, this
-package's server runs on its own transport.
+With ``FLASK_SOCKETIO_TRANSPORT=engine`` in the environment, this
+package's server runs on python-engineio's transport instead of its own.
 """
 import argparse
 import asyncio

@@ -32,7 +32,7 @@ def echo(data):
 PAYLOAD = {'user': 'ann', 'text': 'hello there', 'items': list(range(20))}
 
 
-async def client(url, trips, stop, ready, go, latencies):
+async def client(url, trips, stop, ready, go, latencies, ends):
     """``stop``: a list whose one item, set when ``go`` is, ends the
     round trips at that time."""
     import websockets
@@ -57,24 +57,29 @@ async def client(url, trips, stop, ready, go, latencies):
                 elif frame.startswith('43' + ack + '['):
                     break
             latencies.append(time.perf_counter() - sent)
+        ends.append(time.monotonic())  # before the close handshake
 
 
 async def load(port, pid, clients, trips, seconds):
     url = f'ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket'
-    ready, go, latencies = asyncio.Semaphore(0), asyncio.Event(), []
+    ready, go, latencies, ends = asyncio.Semaphore(0), asyncio.Event(), [], []
     stop = [0.0]
     tasks = [asyncio.ensure_future(client(url, trips, stop, ready, go,
-                                          latencies))
+                                          latencies, ends))
              for _ in range(clients)]
     for _ in range(clients):
         await asyncio.wait_for(ready.acquire(), 30)
     start, cpu = time.monotonic(), cpu_seconds(pid)
     stop[0] = start + seconds
     go.set()
+    while len(ends) < clients:
+        await asyncio.sleep(0.01)
+    elapsed, cpu = max(ends) - start, cpu_seconds(pid) - cpu
     await asyncio.gather(*tasks)
-    elapsed, cpu = time.monotonic() - start, cpu_seconds(pid) - cpu
     latencies.sort()
     n = len(latencies)
+    if not n:
+        raise RuntimeError('no round trip completed')
     print(f'      latency p50 {latencies[n // 2] * 1e3:6.2f} ms, '
           f'p99 {latencies[min(n - 1, n * 99 // 100)] * 1e3:6.2f} ms',
           flush=True)

@@ -284,6 +284,29 @@ def test_connections_do_not_cost_a_thread_each(server, raw):
     assert wait_until(gone, TIMEOUT)
 
 
+def test_hundreds_of_clients_get_every_broadcast_once_in_order(server, raw,
+                                                              clients):
+    peers = [raw(server) for _ in range(200)]
+    for p in peers:
+        p.send('40')
+    for p in peers:
+        assert p.text().startswith('40')
+    polling = clients(server.url, transports=['polling'], events=['chunk'])
+    count = 100
+    peers[0].send(f'421["flood",{count},100]')
+    for i, p in enumerate(peers):
+        got = []
+        while len(got) < count:
+            text = p.text()
+            if text == f'431[{count}]' and i == 0:
+                continue  # the sender's answer
+            assert text.startswith('42["chunk",'), text
+            got.append(json.loads(text[2:])[1]['n'])
+        assert got == list(range(count)), i
+    chunks = polling.received.wait_for('chunk', count)
+    assert [c[0]['n'] for c in chunks] == list(range(count))
+
+
 def test_a_silent_client_is_dropped_after_the_ping_timeout(server, raw):
     r = raw(server)
     r.send('40')
@@ -395,6 +418,23 @@ def polling_session(server, namespace=''):
     assert requests.post(url, data='40' + ns, timeout=TIMEOUT).ok
     assert requests.get(url, timeout=TIMEOUT).text.startswith('40' + ns)
     return sid, url
+
+
+def test_a_burst_reaches_a_polling_client_in_responses_it_can_read(server):
+    # python-engineio's client refuses a payload of more than 16 packets
+    # (and drops its connection): the burst comes in several responses
+    sid, url = polling_session(server)
+    assert requests.post(url, data='421["flood",40,10]',
+                         timeout=TIMEOUT).ok
+    seen = []
+    while '431[40]' not in seen:
+        payload = requests.get(url, timeout=TIMEOUT).text
+        packets = payload.split('\x1e')
+        assert len(packets) <= 16, len(packets)
+        seen.extend(p for p in packets if p != '2')  # pings aside
+    chunks = [json.loads(p[2:])[1]['n'] for p in seen
+              if p.startswith('42["chunk"')]
+    assert chunks == list(range(40))
 
 
 def test_a_disconnect_handler_may_emit_from_the_send_that_ends_a_session(

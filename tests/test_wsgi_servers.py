@@ -1,6 +1,8 @@
 """WSGI servers other than Werkzeug that hand over their socket, with this
-package's transport on: gunicorn's threaded worker (``-k gthread``), in a
-process of its own, reached by real clients over 127.0.0.1."""
+package's transport on: gunicorn's threaded worker (``-k gthread``) and its
+gevent workers (gevent's pywsgi, with gevent-websocket's handler or
+without), each in a process of its own, reached by real clients over
+127.0.0.1."""
 from __future__ import annotations
 
 import os
@@ -14,15 +16,24 @@ from _live import TIMEOUT, ClientFactory
 from conftest import free_port, wait_for_port
 
 SERVERS = Path(__file__).parent / 'servers'
+WORKERS = {
+    'gthread': ('threading', ['-k', 'gthread', '--threads', '4']),
+    'gevent': ('gevent', ['-k', 'gevent']),
+    'geventwebsocket': ('gevent', [
+        '-k', 'geventwebsocket.gunicorn.workers.GeventWebSocketWorker']),
+}
 
 
-@pytest.fixture
-def gunicorn():
+@pytest.fixture(params=list(WORKERS))
+def gunicorn(request):
+    mode, worker = WORKERS[request.param]
+    python = sys.executable if mode == 'threading' else \
+        request.getfixturevalue('async_python')
     port = free_port()
     env = dict(os.environ, FLASK_SOCKETIO_TRANSPORT='native',
-               PYTHONPATH=str(SERVERS))
+               PYTHONPATH=str(SERVERS), WSGI_APP_MODE=mode)
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'gunicorn', '-k', 'gthread', '--threads', '4',
+        [python, '-m', 'gunicorn', *worker,
          '-w', '1', '-b', f'127.0.0.1:{port}', '--log-level', 'warning',
          'wsgi_app:app'],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -37,7 +48,7 @@ def gunicorn():
     assert 'Traceback' not in out and 'Error' not in out, out
 
 
-def test_gunicorn_threaded_worker_hands_over_websockets(gunicorn):
+def test_gunicorn_workers_hand_over_websockets(gunicorn):
     factory = ClientFactory()
     try:
         peers = [factory(gunicorn, transports=['websocket'], events=['seq'])
@@ -46,7 +57,8 @@ def test_gunicorn_threaded_worker_hands_over_websockets(gunicorn):
                            events=['seq'])
         info = peers[0].call('info', timeout=TIMEOUT)
         # 4 request threads could not hold 21 connections open: the
-        # transport has them, and the request threads are free
+        # transport has them, and the request threads are free (the
+        # gevent workers have one thread)
         assert info['native'] and info['transport'] == 'websocket'
         assert info['threads'] < 40, info
         for p in peers:

@@ -31,7 +31,9 @@ What the subclass adds to ``socketio.Server``:
 - *Repairs* of the engine, each described where it is made: binary
   broadcasts to clients on mixed transports (``_send_eio_packet``), an
   Engine.IO ``disconnect`` that cannot hang the request that called it
-  (``_EngineIOServer``), and ``join()`` of eventlet tasks (``_EventletTask``).
+  (``_EngineIOServer``), long-polling responses python-engineio's own
+  client can read (``_Session.poll``), and ``join()`` of eventlet tasks
+  (``_EventletTask``).
 """
 from __future__ import annotations
 
@@ -523,13 +525,19 @@ class _EngineIOServer(engineio.Server):
         return [r['response']]
 
 
+#: packets in one long-polling response at most (python-engineio's client
+#: decodes no more)
+POLL_PACKETS = 16
+
+
 class _Session(engineio.socket.Socket):
     """python-engineio's session, whose WebSocket, when the server serves
     them natively, is a :class:`~flask_socketio.transport.connection.
     Connection`: sends write to it directly (a broadcast's frame built once,
     cached on the shared packet), and what it receives arrives in
-    :meth:`ws_event`.  Polling stays python-engineio's, up to the upgrade,
-    when what the polling queue still holds moves to the WebSocket first.
+    :meth:`ws_event`.  Polling stays python-engineio's (its responses
+    capped, :meth:`poll`), up to the upgrade, when what the polling queue
+    still holds moves to the WebSocket first.
     """
 
     def __init__(self, server, sid):
@@ -559,16 +567,46 @@ class _Session(engineio.socket.Socket):
                 eio_packet.packet_names[pkt.packet_type],
                 pkt.data if not isinstance(pkt.data, bytes) else '<binary>')
 
+    def poll(self):
+        # python-engineio's, but at most POLL_PACKETS per response: its
+        # client refuses a payload of more and drops the connection (a
+        # burst of emits to a python-socketio client on long-polling);
+        # the rest waits for the client's next request
+        empty = self.server.get_queue_empty_exception()
+        try:
+            packets = [self.queue.get(timeout=self.server.ping_interval +
+                                      self.server.ping_timeout)]
+        except empty:
+            raise engineio.exceptions.QueueEmpty() from None
+        self.queue.task_done()
+        if packets == [None]:
+            return []
+        while len(packets) < POLL_PACKETS:
+            try:
+                pkt = self.queue.get(block=False)
+            except empty:
+                break
+            self.queue.task_done()
+            if pkt is None:  # the end: left for the next request to see
+                self.queue.put(None)
+                break
+            packets.append(pkt)
+        return packets
+
     def handle_get_request(self, environ, start_response):
         if self.server.native and 'websocket' in environ.get(
                 'HTTP_UPGRADE', '').lower():
             sock, answered = handshake.server_socket(environ)
+            loop = None
             if sock is not None:
+                loop = transport.loop_for(self.server.async_mode, sock)
+            if loop is not None:
                 return self._take_websocket(environ, start_response, sock,
-                                            answered)
+                                            answered, loop)
         return super().handle_get_request(environ, start_response)
 
-    def _take_websocket(self, environ, start_response, sock, answered):
+    def _take_websocket(self, environ, start_response, sock, answered,
+                        loop):
         if self.upgraded or self._probing is not None or self.closing \
                 or self.closed:
             self.server.logger.info('%s: a second WebSocket refused',
@@ -582,23 +620,34 @@ class _Session(engineio.socket.Socket):
                 self.server.logger.info('%s: WebSocket refused: %s',
                                         self.sid, exc)
                 return self.server._bad_request(str(exc))
-        conn = Connection(handshake.take_over(sock), self,
-                          transport.loop_for(self.server.async_mode),
-                          self.server.max_http_buffer_size,
-                          self.server.max_backlog_size,
-                          self.server.app_logger)
-        if self.connected:  # an upgrade from polling: probe first
-            self.upgrading = True
-            self._probing = conn
-            conn.start(answer)
-        else:  # a session opened on the WebSocket: OPEN waits in the queue
-            self.connected = True
-            self.upgraded = True
-            with self._switch:
-                first = [answer]
-                first.extend(_ws_frame(p) for p in self._take_queue())
-                self._ws = conn
-                conn.start(b''.join(first))
+        ours = handshake.take_over(sock, loop.forget)
+        conn = None
+        try:
+            conn = Connection(ours, self, loop,
+                              self.server.max_http_buffer_size,
+                              self.server.max_backlog_size,
+                              self.server.app_logger)
+            if self.connected:  # an upgrade from polling: probe first
+                self.upgrading = True
+                self._probing = conn
+                conn.start(answer)
+            else:  # a session opened on the WebSocket: OPEN is queued
+                self.connected = True
+                self.upgraded = True
+                with self._switch:
+                    first = [answer]
+                    first.extend(_ws_frame(p) for p in self._take_queue())
+                    # started before senders see it: nothing may precede
+                    # the handshake's answer
+                    conn.start(b''.join(first))
+                    self._ws = conn
+        except BaseException:
+            if conn is None:
+                ours.close()
+            else:
+                conn.abort()
+            raise
+        handshake.handled(environ)
         # the WSGI server writes this to the socket it lost (see take_over)
         start_response('101 Switching Protocols', [])
         return ()

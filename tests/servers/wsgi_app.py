@@ -1,15 +1,16 @@
-"""A threading-mode app served by a WSGI server of the test's choosing
-(gunicorn's threaded worker): ``gunicorn wsgi_app:app``.  Reports the
-process's thread count, and whether this package's transport serves its
-WebSockets."""
-import threading
-
+"""An app served by a WSGI server of the test's choosing (gunicorn's
+workers): ``gunicorn wsgi_app:app``, in the async mode named by
+``WSGI_APP_MODE`` (threading unless set; the gevent workers monkey-patch
+before loading it).  Reports the process's thread count, and whether this
+package's transport serves the client's WebSocket."""
+import os
 from flask import Flask, request
 
 from flask_socketio import SocketIO, emit
 
 app = Flask(__name__)
-socketio = SocketIO(app, async_mode='threading')
+socketio = SocketIO(app, async_mode=os.environ.get('WSGI_APP_MODE',
+                                                  'threading'))
 
 
 @socketio.on('echo')
@@ -20,9 +21,10 @@ def echo(data):
 @socketio.on('info')
 def info():
     eio = socketio.server.eio
-    return {'threads': threading.active_count(), 'native': eio.native,
-            'transport': eio.transport(
-                socketio.server.manager.eio_sid_from_sid(request.sid, '/'))}
+    eio_sid = socketio.server.manager.eio_sid_from_sid(request.sid, '/')
+    return {'threads': len(os.listdir('/proc/self/task')),
+            'native': eio.sockets[eio_sid]._ws is not None,
+            'transport': eio.transport(eio_sid)}
 
 
 @socketio.on('bcast')

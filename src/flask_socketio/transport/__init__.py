@@ -45,19 +45,26 @@ def native_wanted(async_mode: str) -> bool:
     if choice not in CHOICES:
         raise ValueError(f'{ENV} is {choice!r}; it may be one of '
                          f'{", ".join(CHOICES)}')
-    if choice == 'engine':
+    if choice == 'engine' or os.name != 'posix':
         return False
     return async_mode in ('gevent', 'eventlet') or (
         async_mode == 'threading' and hasattr(select, 'epoll'))
 
 
-def loop_for(async_mode: str):
-    """The driver that serves connections in ``async_mode``."""
-    if async_mode == 'gevent':
+def loop_for(async_mode: str, sock):
+    """The driver that serves ``sock`` in ``async_mode``, or None when the
+    socket is not one that mode's loop can serve: a green mode needs the
+    socket of its own hub's server (gevent or eventlet installed makes it
+    the mode even under a threaded server, which runs no hub), threading
+    mode a plain one."""
+    green = type(sock).__module__.partition('.')[0]
+    if async_mode == 'gevent' == green:
         from .green import GeventLoop
         return GeventLoop.current()
-    if async_mode == 'eventlet':
+    if async_mode == 'eventlet' == green:
         from .green import EventletLoop
         return EventletLoop.current()
-    from .loop import Loop
-    return Loop.shared()
+    if async_mode == 'threading' and green not in ('gevent', 'eventlet'):
+        from .loop import Loop
+        return Loop.shared()
+    return None

@@ -1,17 +1,21 @@
 """One client's WebSocket once the transport owns it.
 
-Writes go straight to the socket from whichever thread sends, under the
-connection's lock, when nothing is waiting before them; what the socket
-does not take waits in the protocol core's bounded backlog and leaves when
-the socket drains (the loop's EPOLLOUT), many frames in one write.  Bytes
-read go into the core; the events they complete are handed to the
-session's handler in order, one at a time, on a worker thread, so a slow
-handler never holds the loop, and a client whose events pile up is not
-read from until they are handled (TCP then slows the sender).
+Writes go straight to the socket from whichever thread or greenlet sends,
+under the connection's lock, when nothing is waiting before them; what
+the socket does not take waits in the protocol core's bounded backlog and
+leaves when the socket drains (the driver watches for writability), many
+frames in one write.  Bytes read go into the core; the events they
+complete are handed to the session's handler in order, one at a time, in
+a job of the driver's (a worker thread, or a greenlet), so a slow handler
+never holds the loop, and a client whose events pile up is not read from
+until they are handled (TCP then slows the sender).
 
-Every epoll operation and the final close happen under the lock, once:
-the descriptor number is never touched after it is closed, when another
-connection may already have it.
+The connection asks its driver (``loop``: :mod:`.loop` or :mod:`.green`)
+to watch, stop watching and close its socket under its lock, once; the
+driver closes the descriptor only after it stops watching it (a green
+driver, asked from another OS thread, does both later in its hub), so a
+descriptor number is never watched for a connection that no longer owns
+it.
 """
 from __future__ import annotations
 
@@ -45,7 +49,8 @@ def _cost(value) -> int:
 
 
 class Connection:
-    """A taken-over WebSocket, driven by a :class:`~.loop.Loop`.
+    """A taken-over WebSocket, driven by a loop of :mod:`.loop` or
+    :mod:`.green`.
 
     ``handler.ws_event(kind, value)`` gets the core's events (the
     ``EV_`` names of ``_speedups.websocket``) in order; the last is always
@@ -254,8 +259,10 @@ class Connection:
         if self._warnings:
             with self.lock:
                 warnings, self._warnings = self._warnings, []
-            for line in warnings:
-                self.log.warning(*line)
+            # not here, maybe in a green hub, where a logging lock held
+            # elsewhere could not be waited for
+            self.loop.workers.submit(
+                lambda: [self.log.warning(*line) for line in warnings])
         with self.lock:
             events, self._out = self._out, []
             if not events:
@@ -289,7 +296,7 @@ class Connection:
                     self._watch()
             try:
                 self.handler.ws_event(kind, value)
-            except BaseException:
+            except Exception:
                 self.log.exception('%s: WebSocket event %r could not be '
                                  'handled', getattr(self.handler, 'sid', '?'),
                                  kind)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import errno
 import logging
+import os
 import time
 
 logger = logging.getLogger('flask_socketio')
@@ -35,13 +36,26 @@ class _GreenLoop:
         self._watchers = {}   # conn: [read watcher, write watcher]
         self.workers = self
 
+    @classmethod
+    def current(cls):
+        """The loop of this thread's hub, made on first use."""
+        hub = cls._hub()
+        loop = getattr(hub, '_flask_socketio_loop', None)
+        if loop is None:
+            loop = hub._flask_socketio_loop = cls()
+        return loop
+
     def __len__(self):
         return len(self._watchers)
+
+    @staticmethod
+    def forget(fd: int) -> None:
+        """Nothing to drop of a descriptor the hub stops seeing."""
 
     def _in_hub_thread(self) -> bool:
         return self._get_ident() == self._thread
 
-    # -- what a connection asks, under its lock ------------------------------
+    # -- what a connection asks (all but submit under its lock) -------------
 
     def add(self, conn, mask: int) -> None:
         # from the request's greenlet, in the hub's thread
@@ -122,16 +136,21 @@ class _GreenLoop:
             else:
                 conn.on_readable()
         except Exception:
-            logger.exception('connection %d failed in the loop', conn.fd)
+            self._guarded(logger.exception,
+                          'connection %d failed in the loop', conn.fd)
             self._guarded(conn.fail, 'internal error')
 
     @staticmethod
     def _guarded(call, *args) -> None:
-        # an error must not reach the hub, which would print it and go on
+        # an error must not reach the hub, which would print it and go on;
+        # logging it may fail too, in the hub (a handler's contended lock)
         try:
             call(*args)
         except Exception:
-            logger.exception('the transport loop caught an error')
+            try:
+                logger.exception('the transport loop caught an error')
+            except Exception:
+                pass
 
 
 class GeventLoop(_GreenLoop):
@@ -145,16 +164,33 @@ class GeventLoop(_GreenLoop):
                          monkey.get_original('_thread', 'allocate_lock'))
         self._spawn = gevent.spawn
         self._loop = gevent.get_hub().loop
+        try:
+            self._epoll = monkey.get_original('select', 'epoll')
+        except AttributeError:
+            self._epoll = None  # forget() then finds no epoll loop
 
-    @classmethod
-    def current(cls) -> 'GeventLoop':
-        """The loop of this thread's hub, made on first use."""
+    @staticmethod
+    def _hub():
         import gevent
-        hub = gevent.get_hub()
-        loop = getattr(hub, '_flask_socketio_loop', None)
-        if loop is None:
-            loop = hub._flask_socketio_loop = cls()
-        return loop
+        return gevent.get_hub()
+
+    def forget(self, fd: int) -> None:
+        """Drop ``fd`` from the hub's epoll set.  libev leaves a
+        descriptor registered after its watchers stop; once the number
+        points elsewhere (see ``handshake.take_over``) the connection,
+        alive under its new number, would still be reported under the old
+        one, and libev would rebuild its whole set at the first such
+        event."""
+        try:
+            epoll = self._epoll.fromfd(os.dup(self._loop.fileno()))
+        except (AttributeError, OSError, ValueError):
+            return  # not an epoll loop
+        try:
+            epoll.unregister(fd)
+        except OSError:
+            pass  # not registered
+        finally:
+            epoll.close()
 
     def _soon(self, call, *args) -> None:
         self._loop.run_callback_threadsafe(self._guarded, call, *args)
@@ -198,15 +234,10 @@ class EventletLoop(_GreenLoop):
         self._hub.add(self._hub.READ, self._wake_r, self._woken,
                       self._nothing, self._nothing)
 
-    @classmethod
-    def current(cls) -> 'EventletLoop':
-        """The loop of this thread's hub, made on first use."""
+    @staticmethod
+    def _hub():
         import eventlet.hubs
-        hub = eventlet.hubs.get_hub()
-        loop = getattr(hub, '_flask_socketio_loop', None)
-        if loop is None:
-            loop = hub._flask_socketio_loop = cls()
-        return loop
+        return eventlet.hubs.get_hub()
 
     @staticmethod
     def _nothing(*args) -> None:
@@ -220,14 +251,15 @@ class EventletLoop(_GreenLoop):
             pass  # the hub has wake-ups enough waiting
 
     def _woken(self, fd) -> None:
+        # nothing may raise here: eventlet would drop this listener, and
+        # every later hand-off with it
         try:
             while self._os.read(self._wake_r, 4096):
                 pass
-        except BlockingIOError:
-            pass
         except OSError as exc:
-            if exc.errno != errno.EAGAIN:
-                raise
+            if exc.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
+                self._guarded(logger.warning, 'transport wake-up pipe: %s',
+                              exc)
         while self._calls:
             call, args = self._calls.popleft()
             self._guarded(call, *args)
@@ -236,8 +268,7 @@ class EventletLoop(_GreenLoop):
         writable = bit == self.WRITE
         return self._hub.add(
             self._hub.WRITE if writable else self._hub.READ, conn.fd,
-            lambda fd: self._ready(conn, writable),
-            lambda *args: self._guarded(conn.fail, 'descriptor reused'),
+            lambda fd: self._ready(conn, writable), self._nothing,
             self._nothing)
 
     def _unwatch(self, listener) -> None:

@@ -9,6 +9,7 @@ import os
 import socket
 import _socket
 import ssl
+import sys
 
 _GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
@@ -50,25 +51,27 @@ def server_socket(environ: dict):
     or ``(None, False)``; ``answered`` when the server has already sent
     the handshake's answer itself (gevent-websocket's handler does).
 
-    Werkzeug and gunicorn name the socket in the environ, eventlet's
-    server gives it from its input; gevent's pywsgi reads the request
-    through a buffered file over it.
+    Werkzeug and gunicorn name the socket in the environ (gunicorn's
+    gevent workers as ``gunicorn.sock``), eventlet's server gives it from
+    its input; gevent's pywsgi reads the request through a buffered file
+    over it.
     """
-    answered = False
-    sock = environ.get('werkzeug.socket') or environ.get('gunicorn.socket')
+    handler = getattr(environ.get('wsgi.websocket'), 'handler', None)
+    if handler is not None:
+        sock, answered = getattr(handler, 'socket', None), True
+    else:
+        answered = False
+        sock = (environ.get('werkzeug.socket') or
+                environ.get('gunicorn.socket') or
+                environ.get('gunicorn.sock'))
     if sock is None and 'eventlet.input' in environ:
         sock = environ['eventlet.input'].get_socket()
     elif sock is None and environ.get('SERVER_SOFTWARE', '').startswith(
             'gevent'):
-        websocket = environ.get('wsgi.websocket')
-        handler = getattr(websocket, 'handler', None)
-        if handler is not None:
-            sock, answered = getattr(handler, 'socket', None), True
-        else:
-            # the request's input, or the file it wraps when it has a body
-            rfile = environ.get('wsgi.input')
-            rfile = getattr(rfile, 'rfile', rfile)
-            sock = getattr(getattr(rfile, 'raw', None), '_sock', None)
+        # the request's input, or the file it wraps when it has a body
+        rfile = environ.get('wsgi.input')
+        rfile = getattr(rfile, 'rfile', rfile)
+        sock = getattr(getattr(rfile, 'raw', None), '_sock', None)
     # the servers' own socket classes (green ones included) are not all
     # the standard library's; a TLS socket has a cipher
     if not callable(getattr(sock, 'fileno', None)) or \
@@ -77,7 +80,19 @@ def server_socket(environ: dict):
     return sock, answered
 
 
-def take_over(sock: socket.socket) -> socket.socket:
+def handled(environ: dict) -> None:
+    """Tell the WSGI server that the response has been sent: eventlet's
+    would write its own into the socket it no longer has (see
+    :func:`take_over`) and log the broken pipe."""
+    server = sys.modules.get('eventlet.wsgi')
+    # python-engineio's middleware puts an eventlet.input of its own in
+    # gunicorn's environ
+    if server is not None and isinstance(environ.get('eventlet.input'),
+                                         server.Input):
+        server.WSGI_LOCAL.already_handled = True
+
+
+def take_over(sock: socket.socket, forget=None) -> socket.socket:
     """Own ``sock``'s connection from now on, whatever the WSGI server then
     does with ``sock``.
 
@@ -87,8 +102,11 @@ def take_over(sock: socket.socket) -> socket.socket:
     number is pointed at a socket whose peer is already gone: its reads
     see the end of the stream at once, its writes fail with EPIPE (a
     dropped connection, which the servers take quietly), and its shutdown
-    and close end nothing of ours.
+    and close end nothing of ours.  ``forget(fd)``, called first, drops
+    what the server's event loop may still watch of the old descriptor.
     """
+    if forget is not None:
+        forget(sock.fileno())
     # the C socket: non-blocking calls on it never yield to a green hub
     ours = _socket.socket(sock.family, sock.type, sock.proto,
                           fileno=os.dup(sock.fileno()))

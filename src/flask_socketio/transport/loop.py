@@ -123,6 +123,10 @@ class Loop:
     def modify(self, conn, mask: int) -> None:
         self._epoll.modify(conn.fd, mask)
 
+    @staticmethod
+    def forget(fd: int) -> None:
+        """Nothing: the WSGI servers of threading mode watch no socket."""
+
     def discard(self, conn) -> None:
         """Stop watching ``conn`` and close its socket."""
         if self._connections.get(conn.fd) is conn:
