@@ -36,6 +36,7 @@ def bcast(data):
 PAYLOAD = {'user': 'ann', 'room': 'lobby', 'text': 'hello everyone',
            'n': 42}
 MAX_BROADCASTS = 200_000  # a bound on top of the time limit
+OPENING = 50  # handshakes in progress at once
 
 
 class Load:
@@ -45,13 +46,19 @@ class Load:
         self.delivered = 0
         self.progress = asyncio.Event()
 
-    async def client(self, url, ready, done):
+    async def client(self, url, ready, done, opening):
         import websockets
-        async with websockets.connect(url, max_size=None, compression=None,
-                                      ping_interval=None) as ws:
+        await opening.acquire()  # a few handshakes at a time, as real
+        try:                     # clients arrive, not thousands at once
+            ws = await websockets.connect(url, max_size=None,
+                                          compression=None,
+                                          ping_interval=None)
             assert (await ws.recv())[0] == '0'  # Engine.IO open
             await ws.send('40')                 # Socket.IO connect
             assert (await ws.recv()).startswith('40')
+        finally:
+            opening.release()
+        async with ws:
             ready.release()
             while not done.is_set():
                 try:
@@ -69,7 +76,8 @@ class Load:
         url = f'ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket'
         ready = asyncio.Semaphore(0)
         done = asyncio.Event()
-        tasks = [asyncio.ensure_future(self.client(url, ready, done))
+        opening = asyncio.Semaphore(OPENING)
+        tasks = [asyncio.ensure_future(self.client(url, ready, done, opening))
                  for _ in range(self.clients)]
         for _ in range(self.clients):
             await asyncio.wait_for(ready.acquire(), 30)

@@ -1415,6 +1415,35 @@ def test_handler_runs_in_one_request_context_with_teardown():
     assert calls == ['handler', 'teardown_request', 'teardown_appcontext'] * 2
 
 
+def test_request_url_match_is_the_connections_in_every_event():
+    from werkzeug.routing import BaseConverter
+    app, sio = make()
+    matches = []
+
+    class Counted(BaseConverter):
+        def to_python(self, value):
+            matches.append(value)
+            return value
+    app.url_map.converters['counted'] = Counted
+
+    @app.route('/<counted:segment>')
+    def page(segment):
+        return segment
+
+    @sio.on('where')
+    def where():
+        seen = (str(request.url_rule), dict(request.view_args))
+        request.view_args['segment'] = 'changed'  # not seen by the next
+        return seen
+
+    client = sio.test_client(app)
+    first = client.emit('where', callback=True)
+    assert first == ['/<counted:segment>', {'segment': 'socket.io'}]
+    assert client.emit('where', callback=True) == first
+    # Beyond stock: matched once for the connection, not once per event
+    assert len(matches) == 1
+
+
 def test_flask_g_is_per_event():
     app, sio = make()
 

@@ -148,3 +148,31 @@ def test_pub_sub_managers_deliver_locally_through_fan_out():
     first = server.eio.sockets['e1'].packets
     assert all(mine is theirs for mine, theirs in
                zip(server.eio.sockets['e3'].packets, first))
+
+
+@pytest.mark.parametrize('always_connect', [False, True])
+def test_a_connect_is_answered_once_the_client_counts_as_connected(
+        always_connect):
+    # python-socketio sends the answer before its manager counts the
+    # client; a disconnect of the sid the client was just given would be
+    # ignored (seen: a kick from an HTTP route right after connecting)
+    from flask import Flask
+    from flask_socketio import SocketIO
+    app = Flask(__name__)
+    sio = SocketIO(app, always_connect=always_connect)
+    server = sio.server
+    counted = []
+    send = server.eio.send_packet
+
+    def spy(eio_sid, pkt):
+        data = pkt.data if isinstance(pkt.data, str) else ''
+        if data.startswith('0{'):
+            sid = json.loads(data[1:])['sid']
+            counted.append(server.manager.is_connected(sid, '/'))
+        return send(eio_sid, pkt)
+    server.eio.send_packet = spy
+    client = sio.test_client(app)
+    assert client.is_connected()
+    assert counted == [True]
+    server.disconnect(server.manager.sid_from_eio_sid(client.eio_sid, '/'))
+    assert not client.is_connected()

@@ -32,8 +32,9 @@ What the subclass adds to ``socketio.Server``:
   broadcasts to clients on mixed transports (``_send_eio_packet``), an
   Engine.IO ``disconnect`` that cannot hang the request that called it
   (``_EngineIOServer``), long-polling responses python-engineio's own
-  client can read (``_Session.poll``), and ``join()`` of eventlet tasks
-  (``_EventletTask``).
+  client can read (``_Session.poll``), a connect answered only once the
+  manager counts the client (``Server._send_packet``, ``FanOut.connect``),
+  and ``join()`` of eventlet tasks (``_EventletTask``).
 """
 from __future__ import annotations
 
@@ -208,6 +209,14 @@ class Server(socketio.Server):
                             namespace=namespace, timeout=timeout, **kwargs)
 
     def _send_packet(self, eio_sid, pkt):
+        if pkt.packet_type == sio_packet.CONNECT and \
+                isinstance(self.manager, FanOut):
+            # python-socketio answers a connect before its manager counts
+            # the client connected; a client quick to act on the answer (a
+            # disconnect of its sid from an HTTP route, say) would find it
+            # unknown.  The manager sends it once it counts it.
+            self.manager.hold_reply(eio_sid, pkt)
+            return
         for frame in _frames(pkt):
             self.eio.send_packet(eio_sid, frame)
 
@@ -329,6 +338,24 @@ class FanOut(socketio.Manager):
     Pub/sub managers deliver locally through ``super().emit``, so
     :func:`with_fan_out` slots this class under theirs.
     """
+
+    _replies = None  # (eio_sid, namespace): a connect's answer, held
+
+    def hold_reply(self, eio_sid, pkt) -> None:
+        """Keep the answer to a client's connect until :meth:`connect`."""
+        if self._replies is None:
+            self._replies = {}
+        self._replies[(eio_sid, pkt.namespace or '/')] = pkt
+
+    def connect(self, sid, namespace):
+        sid = super().connect(sid, namespace)
+        eio_sid = self.eio_sid_from_sid(sid, namespace)
+        pkt = self._replies.pop((eio_sid, namespace), None) \
+            if self._replies else None
+        if pkt is not None:
+            for frame in _frames(pkt):
+                self.server.eio.send_packet(eio_sid, frame)
+        return sid
 
     def emit(self, event, data, namespace, room=None, skip_sid=None,
              callback=None, to=None, **kwargs):

@@ -22,7 +22,35 @@ class ManagedSession(dict, SessionMixin):
     """A plain dict with the attributes Flask expects of a session."""
 
 
-class _FirstEventContext(RequestContext):
+#: key of the connection's URL match in its environ (see EventContext)
+MATCHED = 'flask_socketio.matched'
+
+
+class EventContext(RequestContext):
+    """A handler's request context: a connection's URL is matched against
+    the app's routes once, at its first event, not at every one (Flask's
+    own hook for it, ``match_request``); each event gets its own copy of
+    ``view_args``."""
+
+    def match_request(self) -> None:
+        request = self.request
+        matched = request.environ.get(MATCHED)
+        if matched is None:
+            super().match_request()
+            view_args = request.view_args
+            request.environ[MATCHED] = (
+                request.url_rule,
+                None if view_args is None else dict(view_args),
+                request.routing_exception)
+            return
+        rule, view_args, routing_exception = matched
+        request.url_rule = rule
+        request.view_args = None if view_args is None else dict(view_args)
+        if routing_exception is not None:
+            request.routing_exception = routing_exception
+
+
+class _FirstEventContext(EventContext):
     """The request context of a connection's first handler: Flask opens the
     user session on push, with this very request context active (as custom
     session interfaces may require, and without an extra app context whose
@@ -48,11 +76,11 @@ def handler_context(app, environ: dict, manage_session: bool
                     ) -> RequestContext:
     """The request context a Socket.IO handler runs in."""
     if not manage_session:
-        return RequestContext(app, environ)
+        return EventContext(app, environ)
     session = environ.get(SAVED_SESSION)
     if session is None:
         return _FirstEventContext(app, environ)
-    return RequestContext(app, environ, session=session)
+    return EventContext(app, environ, session=session)
 
 
 def save_flask_session(app, session) -> None:

@@ -16,6 +16,7 @@ import collections
 import errno
 import logging
 import os
+import socket
 import time
 
 logger = logging.getLogger('flask_socketio')
@@ -75,7 +76,7 @@ class _GreenLoop:
             # the peer hears of it now; the watchers and the descriptor
             # are the hub's to end
             try:
-                conn.sock.shutdown(2)
+                conn.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             self._soon(self._close, conn)
