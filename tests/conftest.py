@@ -167,6 +167,11 @@ def spawn_server():
         return proc
 
     yield spawn
+    stop_processes(procs)
+
+
+def stop_processes(procs) -> None:
+    """Terminate what still runs of ``procs``; kill what does not end."""
     for proc in procs:
         if proc.poll() is None:
             proc.terminate()

@@ -29,7 +29,7 @@ from flask_socketio.transport.loop import Loop
 
 from _live import TIMEOUT, ClientFactory, LiveServer
 from _peers import SERVERS
-from conftest import free_port, wait_for_port, wait_until
+from conftest import free_port, stop_processes, wait_for_port, wait_until
 from test_websocket_frames import client_frame
 
 _spec = importlib.util.spec_from_file_location(
@@ -194,13 +194,7 @@ def green(async_python):
         assert served.state()['native']
         return served
     yield start
-    for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_processes(procs)
 
 
 @pytest.fixture(scope='module', params=['threading'] + GREEN_MODES)

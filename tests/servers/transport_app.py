@@ -100,15 +100,15 @@ def build(async_mode):
             emit('chunk', {'n': i, 'pad': 'x' * size}, broadcast=True)
         return count
 
+    def stream(sid, t, count, size):
+        for i in range(count):
+            socketio.emit('seq', [t, i, 'x' * size], to=sid)
+
     @socketio.on('streams')
     def streams(threads, count, size=0):
         # threads of the mode (greenlets where threading is patched)
-        sid = request.sid
-
-        def stream(t):
-            for i in range(count):
-                socketio.emit('seq', [t, i, 'x' * size], to=sid)
-        workers = [threading.Thread(target=stream, args=(t,))
+        workers = [threading.Thread(target=stream,
+                                    args=(request.sid, t, count, size))
                    for t in range(threads)]
         for w in workers:
             w.start()
@@ -120,13 +120,8 @@ def build(async_mode):
     def native_streams(threads, count, size=0):
         # OS threads, not waited for: the mode's primitives are not
         # theirs to use
-        sid = request.sid
-
-        def stream(t):
-            for i in range(count):
-                socketio.emit('seq', [t, i, 'x' * size], to=sid)
         for t in range(threads):
-            native_thread(stream, t)
+            native_thread(stream, request.sid, t, count, size)
         return 'started'
 
     socketio.reasons = reasons
