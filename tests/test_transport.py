@@ -431,6 +431,21 @@ def test_a_burst_reaches_a_polling_client_in_responses_it_can_read(server):
     assert chunks == list(range(40))
 
 
+def test_a_closing_polling_session_sends_everything_in_its_last_response(
+        local):
+    from engineio import packet as eio_packet
+    sid, url = polling_session(local)
+    session = local.socketio.server.eio.sockets[sid]
+    for i in range(40):
+        session.send(eio_packet.Packet(eio_packet.MESSAGE, f'2["n",{i}]'))
+    assert len(session.poll()) == 16
+    session.close(wait=False)  # no next request will come
+    last = session.poll()
+    assert [p.data for p in last[:-1]] == [
+        f'2["n",{i}]' for i in range(16, 40)]
+    assert last[-1].packet_type == eio_packet.CLOSE
+
+
 def test_a_disconnect_handler_may_emit_from_the_send_that_ends_a_session(
         local):
     # a polling client that stopped answering pings is closed by the next

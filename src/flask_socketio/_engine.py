@@ -339,19 +339,18 @@ class FanOut(socketio.Manager):
     :func:`with_fan_out` slots this class under theirs.
     """
 
-    _replies = None  # (eio_sid, namespace): a connect's answer, held
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._replies = {}  # (eio_sid, namespace): a connect's answer
 
     def hold_reply(self, eio_sid, pkt) -> None:
         """Keep the answer to a client's connect until :meth:`connect`."""
-        if self._replies is None:
-            self._replies = {}
         self._replies[(eio_sid, pkt.namespace or '/')] = pkt
 
     def connect(self, sid, namespace):
         sid = super().connect(sid, namespace)
         eio_sid = self.eio_sid_from_sid(sid, namespace)
-        pkt = self._replies.pop((eio_sid, namespace), None) \
-            if self._replies else None
+        pkt = self._replies.pop((eio_sid, namespace), None)
         if pkt is not None:
             for frame in _frames(pkt):
                 self.server.eio.send_packet(eio_sid, frame)
@@ -608,7 +607,9 @@ class _Session(engineio.socket.Socket):
         self.queue.task_done()
         if packets == [None]:
             return []
-        while len(packets) < POLL_PACKETS:
+        # a closing session's last response takes everything: there is no
+        # next request
+        while len(packets) < POLL_PACKETS or self.closed:
             try:
                 pkt = self.queue.get(block=False)
             except empty:
@@ -659,8 +660,6 @@ class _Session(engineio.socket.Socket):
                 self._probing = conn
                 conn.start(answer)
             else:  # a session opened on the WebSocket: OPEN is queued
-                self.connected = True
-                self.upgraded = True
                 with self._switch:
                     first = [answer]
                     first.extend(_ws_frame(p) for p in self._take_queue())
@@ -668,6 +667,8 @@ class _Session(engineio.socket.Socket):
                     # the handshake's answer
                     conn.start(b''.join(first))
                     self._ws = conn
+                self.connected = True
+                self.upgraded = True
         except BaseException:
             if conn is None:
                 ours.close()

@@ -184,8 +184,8 @@ class GeventLoop(_GreenLoop):
         event."""
         try:
             epoll = self._epoll.fromfd(os.dup(self._loop.fileno()))
-        except (AttributeError, OSError, ValueError):
-            return  # not an epoll loop
+        except (AttributeError, OSError, TypeError, ValueError):
+            return  # not an epoll loop (fileno() may be None)
         try:
             epoll.unregister(fd)
         except OSError:
