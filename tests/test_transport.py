@@ -388,6 +388,20 @@ def test_upgrade_with_traffic_in_flight(server, clients):
     assert c.call('echo', 'after', timeout=TIMEOUT) == 'after'
 
 
+def test_event_handlers_reuse_idle_threads_in_fresh_contexts(local,
+                                                              clients):
+    c = clients(local.url, transports=['websocket'])
+    workers = Loop.shared().workers
+    c.call('whereami', timeout=TIMEOUT)
+    before = workers.count
+    answers = [c.call('whereami', timeout=TIMEOUT) for _ in range(30)]
+    # one after another: idle workers take them (stock starts a thread
+    # per event)
+    assert workers.count <= before + 1
+    assert {name for name, _ in answers} == {'flask-socketio-worker'}
+    assert all(seen == 'fresh' for _, seen in answers), answers
+
+
 def test_repeated_probes_queue_nothing(local, raw):
     r = raw(local)
     r.send('40')

@@ -39,6 +39,7 @@ What the subclass adds to ``socketio.Server``:
 from __future__ import annotations
 
 import collections
+import contextvars
 import functools
 import logging
 import threading
@@ -54,6 +55,7 @@ from socketio import packet as sio_packet
 from . import _speedups, transport
 from .transport import handshake
 from .transport.connection import Connection
+from .transport.loop import Loop
 
 logger = logging.getLogger('flask_socketio')
 
@@ -108,6 +110,8 @@ class LoopbackSocket:
 class Server(socketio.Server):
     """``socketio.Server`` with the behaviour described in the module doc."""
 
+    _pooled = False  # event handlers on the transport's worker pool
+
     def __init__(self, *, json=None, serializer='default', **kwargs):
         if kwargs.get('client_manager') is None:
             kwargs['client_manager'] = FanOut()
@@ -134,6 +138,8 @@ class Server(socketio.Server):
                      self.packet_class.__qualname__)
         self._loopback = set()
         self._attachment_bytes = {}
+        self._pooled = (isinstance(self.eio, _EngineIOServer) and
+                        self.eio.native and self.eio.async_mode == 'threading')
         if isinstance(self.eio, _EngineIOServer):
             self.eio.app_logger = self.logger
 
@@ -190,6 +196,15 @@ class Server(socketio.Server):
         self.eio.sockets.pop(eio_sid, None)
 
     def start_background_task(self, target, *args, **kwargs):
+        if self._pooled and \
+                getattr(target, '__func__', None) is _HANDLE_EVENT_INTERNAL:
+            # an event's handler (python-socketio's _handle_event, with
+            # async_handlers): on an idle worker of the transport's pool
+            # rather than a thread started for it, in a context of its own
+            # as on a new thread
+            Loop.shared().workers.run_now(functools.partial(
+                contextvars.Context().run, target, *args, **kwargs))
+            return None
         task = super().start_background_task(target, *args, **kwargs)
         if self.eio.async_mode == 'eventlet':
             return _EventletTask(task)
@@ -328,6 +343,11 @@ def _frames(pkt) -> list:
         return [_speedups.EioPacket(eio_packet.MESSAGE, part)
                 for part in encoded]
     return [_speedups.EioPacket(eio_packet.MESSAGE, encoded)]
+
+
+#: what python-socketio starts a task for, per event (see
+#: Server.start_background_task)
+_HANDLE_EVENT_INTERNAL = Server._handle_event_internal
 
 
 class FanOut(socketio.Manager):

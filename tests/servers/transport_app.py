@@ -22,6 +22,7 @@ elif __name__ == '__main__' and sys.argv[2] == 'eventlet':
     import eventlet
     eventlet.monkey_patch()
 
+import contextvars  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import threading  # noqa: E402
@@ -88,6 +89,16 @@ def build(async_mode):
     @socketio.on('echo')
     def echo(data):
         return data
+
+    mark = contextvars.ContextVar('mark', default='fresh')
+
+    @socketio.on('whereami')
+    def whereami():
+        # the thread that runs the handler, and what an earlier handler
+        # left in its context
+        seen = mark.get()
+        mark.set('left by a handler')
+        return threading.current_thread().name, seen
 
     @socketio.on('disconnect', namespace='/polite')
     def polite_disconnect(reason):

@@ -23,7 +23,9 @@ class Workers:
     come; past that, jobs wait for a free worker, and one more is started
     whenever the oldest has waited ``PATIENCE`` seconds (handlers that
     block, e.g. waiting on an acknowledgement, cannot starve the rest).
-    Workers idle for ``IDLE_TIMEOUT`` seconds end."""
+    :meth:`run_now` (the app's event handlers) wakes an idle worker or
+    starts one more, past ``SOFT_MAX`` too, as a thread of their own would
+    start.  Workers idle for ``IDLE_TIMEOUT`` seconds end."""
 
     SOFT_MAX = 16
     PATIENCE = 0.1
@@ -43,6 +45,18 @@ class Workers:
                 self._cond.notify()
                 return
             if self.count >= self.SOFT_MAX:
+                return
+            self.count += 1
+        self._start()
+
+    def run_now(self, job) -> None:
+        """Run ``job`` at once: on an idle worker if there is one, on a
+        new one otherwise (never behind busy ones, as a thread of its own
+        would be, without starting a thread each time)."""
+        with self._cond:
+            self._queue.append((time.monotonic(), job))
+            if self._idle >= len(self._queue):
+                self._cond.notify()
                 return
             self.count += 1
         self._start()
