@@ -20,6 +20,7 @@ it.
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import socket
 import time
@@ -261,8 +262,7 @@ class Connection:
                 warnings, self._warnings = self._warnings, []
             # not here, maybe in a green hub, where a logging lock held
             # elsewhere could not be waited for
-            self.loop.workers.submit(
-                lambda: [self.log.warning(*line) for line in warnings])
+            self.loop.workers.submit(functools.partial(self._log, warnings))
         with self.lock:
             events, self._out = self._out, []
             if not events:
@@ -282,6 +282,10 @@ class Connection:
                 with self.lock:
                     self._draining = False
                 raise
+
+    def _log(self, warnings) -> None:
+        for line in warnings:
+            self.log.warning(*line)
 
     def _drain(self) -> None:
         while True:

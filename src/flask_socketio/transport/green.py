@@ -82,17 +82,18 @@ class _GreenLoop:
             self._soon(self._close, conn)
 
     def watch_deadline(self, conn) -> None:
-        if self._in_hub_thread():
-            self._start_timer(conn)
-        else:
-            self._soon(self._start_timer, conn)
+        self._in_hub(self._start_timer, conn)
 
     def submit(self, job) -> None:
         """Run ``job`` in a new greenlet."""
+        self._in_hub(self._spawn, job)
+
+    def _in_hub(self, call, *args) -> None:
+        """``call(*args)`` now in the hub's thread, soon from another."""
         if self._in_hub_thread():
-            self._spawn(job)
+            call(*args)
         else:
-            self._soon(self._spawn, job)
+            self._soon(call, *args)
 
     # -- in the hub's thread ---------------------------------------------------
 
