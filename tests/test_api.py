@@ -1444,6 +1444,73 @@ def test_request_url_match_is_the_connections_in_every_event():
     assert len(matches) == 1
 
 
+def test_request_is_a_new_object_per_event_from_the_connections_fields():
+    app, sio = make()
+    seen = []
+
+    @app.route('/page')
+    def page():
+        return 'page'
+
+    @sio.on('look')
+    def look():
+        # a cached property computed in one event is not in the next's
+        seen.append((id(request._get_current_object()),
+                     'args' in vars(request._get_current_object())))
+        return [request.args.get('room'), request.host, flask.url_for('page'),
+                request.environ.get('werkzeug.request') is
+                request._get_current_object()]
+
+    client = sio.test_client(app, query_string='room=r1')
+    for _ in range(3):
+        assert client.emit('look', callback=True) == [
+            'r1', 'localhost', '/page', True]
+    assert [cached for _, cached in seen] == [False] * 3
+    assert len({request_id for request_id, _ in seen}) == 3
+
+
+def test_request_class_with_its_own_init_is_made_for_every_event():
+    app, sio = make()
+    made = []
+
+    class Request(flask.Request):
+        def __init__(self, environ, *args, **kwargs):
+            super().__init__(environ, *args, **kwargs)
+            made.append(self)
+            self.serial = len(made)
+    app.request_class = Request
+
+    @sio.on('serial')
+    def serial():
+        return request.serial
+
+    client = sio.test_client(app)
+    before = len(made)
+    assert client.emit('serial', callback=True) == before + 1
+    assert client.emit('serial', callback=True) == before + 2
+
+
+def test_overridden_url_adapter_is_made_for_every_event():
+    class App(flask.Flask):
+        adapters = 0
+
+        def create_url_adapter(self, request):
+            if request is not None:
+                App.adapters += 1
+            return super().create_url_adapter(request)
+    app = App(__name__)
+    app.config['SECRET_KEY'] = 'secret'
+    sio = SocketIO(app)
+
+    @sio.on('ping_me')
+    def ping_me():
+        return App.adapters
+
+    client = sio.test_client(app)
+    first = client.emit('ping_me', callback=True)
+    assert client.emit('ping_me', callback=True) == first + 1
+
+
 def test_flask_g_is_per_event():
     app, sio = make()
 

@@ -155,3 +155,29 @@ def test_engineio_seams_of_the_session_class():
     for flag in ('connected', 'upgrading', 'upgraded', 'closing', 'closed'):
         assert getattr(sock, flag) is False, flag
     assert sock.last_ping and hasattr(sock.queue, 'task_done')
+
+
+def test_flask_request_context_fields_are_templatable():
+    # sessions.ContextTemplate copies a handler context's fields from one
+    # Flask built; on a Flask whose contexts hold a field of a kind it
+    # does not know it builds every context in full (slow, still right):
+    # this says so on upgrade
+    import flask
+    from flask.ctx import RequestContext
+    from flask_socketio.sessions import ContextTemplate
+    app = flask.Flask('pins')
+    environ = {'REQUEST_METHOD': 'GET', 'wsgi.url_scheme': 'http',
+               'SERVER_NAME': 'x', 'SERVER_PORT': '80', 'PATH_INFO': '/a',
+               'QUERY_STRING': 'q=1', 'HTTP_HOST': 'x'}
+    full = RequestContext(app, dict(environ))
+    template = ContextTemplate.of(full)
+    assert template is not None
+    copied = template.context(None)
+    assert vars(copied).keys() == vars(full).keys()
+    for key, value in vars(full).items():
+        if key != 'request':
+            assert type(vars(copied)[key]) is type(value), key
+    assert vars(copied.request).keys() == vars(full.request).keys()
+    with copied:
+        assert flask.request.args['q'] == '1'
+        assert flask.request.host == 'x'

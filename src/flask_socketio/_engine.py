@@ -110,7 +110,7 @@ class LoopbackSocket:
 class Server(socketio.Server):
     """``socketio.Server`` with the behaviour described in the module doc."""
 
-    _pooled = False  # event handlers on the transport's worker pool
+    _start_handler = None  # how the transport starts an event's handler
 
     def __init__(self, *, json=None, serializer='default', **kwargs):
         if kwargs.get('client_manager') is None:
@@ -138,8 +138,8 @@ class Server(socketio.Server):
                      self.packet_class.__qualname__)
         self._loopback = set()
         self._attachment_bytes = {}
-        self._pooled = (isinstance(self.eio, _EngineIOServer) and
-                        self.eio.native and self.eio.async_mode == 'threading')
+        if isinstance(self.eio, _EngineIOServer) and self.eio.native:
+            self._start_handler = _handler_starter(self.eio.async_mode)
         if isinstance(self.eio, _EngineIOServer):
             self.eio.app_logger = self.logger
 
@@ -196,14 +196,11 @@ class Server(socketio.Server):
         self.eio.sockets.pop(eio_sid, None)
 
     def start_background_task(self, target, *args, **kwargs):
-        if self._pooled and \
+        if self._start_handler is not None and \
                 getattr(target, '__func__', None) is _HANDLE_EVENT_INTERNAL:
             # an event's handler (python-socketio's _handle_event, with
-            # async_handlers): on an idle worker of the transport's pool
-            # rather than a thread started for it, in a context of its own
-            # as on a new thread
-            Loop.shared().workers.run_now(functools.partial(
-                contextvars.Context().run, target, *args, **kwargs))
+            # async_handlers, which keeps no handle of it)
+            self._start_handler(target, *args, **kwargs)
             return None
         task = super().start_background_task(target, *args, **kwargs)
         if self.eio.async_mode == 'eventlet':
@@ -348,6 +345,27 @@ def _frames(pkt) -> list:
 #: what python-socketio starts a task for, per event (see
 #: Server.start_background_task)
 _HANDLE_EVENT_INTERNAL = Server._handle_event_internal
+
+
+def _handler_starter(async_mode):
+    """How this package's transport starts an event's handler in
+    ``async_mode``: in threading mode on an idle worker of the transport's
+    pool rather than a thread started for it, in a contextvars context of
+    its own as on a new thread; in the green modes in a bare greenlet
+    (which has a context of its own), without the thread-like object
+    python-engineio wraps around each."""
+    if async_mode == 'threading':
+        def start(target, *args, **kwargs):
+            Loop.shared().workers.run_now(functools.partial(
+                contextvars.Context().run, target, *args, **kwargs))
+        return start
+    if async_mode == 'gevent':
+        import gevent
+        return gevent.spawn_raw
+    if async_mode == 'eventlet':
+        import eventlet
+        return eventlet.spawn_n
+    return None
 
 
 class FanOut(socketio.Manager):

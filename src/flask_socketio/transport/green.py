@@ -164,7 +164,7 @@ class GeventLoop(_GreenLoop):
         from gevent import monkey
         super().__init__(monkey.get_original('_thread', 'get_ident'),
                          monkey.get_original('_thread', 'allocate_lock'))
-        self._spawn = gevent.spawn
+        self._spawn = gevent.spawn_raw  # no Greenlet object: none is kept
         self._loop = gevent.get_hub().loop
         try:
             self._epoll = monkey.get_original('select', 'epoll')
