@@ -20,7 +20,7 @@ import os
 import sys
 
 from _e2e import add_arguments, commands, serving
-from e2e_echo import HANDLERS  # the same echo app
+from e2e_echo import HANDLERS as ECHO  # the same echo app
 
 
 def rss_kb(pid):
@@ -66,7 +66,7 @@ def main():
     args = parser.parse_args()
     import uvloop
     for _ in range(args.rounds):
-        for name, command in commands(args, HANDLERS):
+        for name, command in commands(args, ECHO['ack']):
             with serving(command) as (port, pid):
                 kb, before, during = uvloop.run(
                     measure(port, pid, args.clients))

@@ -1,7 +1,7 @@
 """End-to-end echo round trips: this package against stock Flask-SocketIO.
 
     python benchmarks/e2e_echo.py OURS_PYTHON STOCK_PYTHON [--clients 50]
-        [--trips 200] [--seconds 30] [--rounds 2]
+        [--trips 200] [--seconds 30] [--rounds 2] [--reply ack|emit]
         [--mode threading|gevent|eventlet] [--node]
 
 Each interpreter must have its ``flask_socketio`` installed (this project
@@ -11,8 +11,10 @@ mode unless ``--mode`` says otherwise) runs under each in turn,
 alternating, on 127.0.0.1, pinned to one core.  The load generator (this
 script, on the other core: asyncio on uvloop, raw Engine.IO/Socket.IO over
 ``websockets``) connects ``--clients`` websocket clients, each of which
-makes ``--trips`` sequential acknowledged calls (or fewer, when
-``--seconds`` runs out).  The output is round trips per second, the
+makes ``--trips`` sequential round trips (or fewer, when ``--seconds``
+runs out): acknowledged calls whose handler returns the argument
+(``--reply ack``, the default), or events whose handler emits it back to
+the sender (``--reply emit``).  The output is round trips per second, the
 server's CPU time per round trip and the latency percentiles of each run,
 and the ratios of the means.  Needs the ``bench`` extra.
 """
@@ -24,15 +26,22 @@ import time
 
 from _e2e import add_arguments, commands, compare, cpu_seconds, serving
 
-HANDLERS = '''
+HANDLERS = {
+    'ack': '''
 @sio.on('echo')
 def echo(data):
     return data
-'''
+''',
+    'emit': '''
+@sio.on('echo')
+def echo(data):
+    emit('echo', data)
+''',
+}
 PAYLOAD = {'user': 'ann', 'text': 'hello there', 'items': list(range(20))}
 
 
-async def client(url, trips, stop, ready, go, latencies, ends):
+async def client(url, trips, stop, ready, go, latencies, ends, reply):
     """``stop``: a list whose one item, set when ``go`` is, ends the
     round trips at that time."""
     import websockets
@@ -47,25 +56,30 @@ async def client(url, trips, stop, ready, go, latencies, ends):
         for i in range(trips):
             if time.monotonic() >= stop[0]:
                 break
-            ack = str(i)
-            sent = time.perf_counter()
-            await ws.send('42' + ack + body)
+            if reply == 'ack':
+                answer = '43' + str(i) + '['
+                sent = time.perf_counter()
+                await ws.send('42' + str(i) + body)
+            else:
+                answer = '42["echo"'
+                sent = time.perf_counter()
+                await ws.send('42' + body)
             while True:
                 frame = await asyncio.wait_for(ws.recv(), 30)
                 if frame == '2':
                     await ws.send('3')  # pong
-                elif frame.startswith('43' + ack + '['):
+                elif frame.startswith(answer):
                     break
             latencies.append(time.perf_counter() - sent)
         ends.append(time.monotonic())  # before the close handshake
 
 
-async def load(port, pid, clients, trips, seconds):
+async def load(port, pid, clients, trips, seconds, reply='ack'):
     url = f'ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket'
     ready, go, latencies, ends = asyncio.Semaphore(0), asyncio.Event(), [], []
     stop = [0.0]
     tasks = [asyncio.ensure_future(client(url, trips, stop, ready, go,
-                                          latencies, ends))
+                                          latencies, ends, reply))
              for _ in range(clients)]
     for _ in range(clients):
         await asyncio.wait_for(ready.acquire(), 30)
@@ -86,10 +100,10 @@ async def load(port, pid, clients, trips, seconds):
     return n / elapsed, cpu / n
 
 
-def measure(command, clients, trips, seconds):
+def measure(command, clients, trips, seconds, reply):
     import uvloop
     with serving(command) as (port, pid):
-        return uvloop.run(load(port, pid, clients, trips, seconds))
+        return uvloop.run(load(port, pid, clients, trips, seconds, reply))
 
 
 def main():
@@ -99,10 +113,11 @@ def main():
     parser.add_argument('--trips', type=int, default=200)
     parser.add_argument('--seconds', type=float, default=30)
     parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--reply', choices=sorted(HANDLERS), default='ack')
     args = parser.parse_args()
     compare(lambda command: measure(command, args.clients, args.trips,
-                                    args.seconds),
-            commands(args, HANDLERS), args.rounds, 'round trip')
+                                    args.seconds, args.reply),
+            commands(args, HANDLERS[args.reply]), args.rounds, 'round trip')
 
 
 if __name__ == '__main__':

@@ -14,6 +14,7 @@ import base64
 import importlib.util
 import json
 import os
+import queue
 import socket
 import struct
 import subprocess
@@ -25,7 +26,7 @@ import requests
 from flask import Flask
 
 from flask_socketio import SocketIO
-from flask_socketio.transport.loop import Loop
+from flask_socketio.transport.loop import Loop, Workers
 
 from _live import TIMEOUT, ClientFactory, LiveServer
 from _peers import SERVERS
@@ -386,6 +387,52 @@ def test_upgrade_with_traffic_in_flight(server, clients):
         assert [s[0][1] for s in got if s[0][0] == t] == list(range(400))
     assert wait_until(lambda: c.transport() == 'websocket', TIMEOUT)
     assert c.call('echo', 'after', timeout=TIMEOUT) == 'after'
+
+
+def test_slow_handlers_of_one_client_run_at_once_beside_fast_ones(server,
+                                                                 clients):
+    # each event of a client that blocks in its handler has a handler of
+    # its own, with its own request, while that client's and another
+    # client's round trips go on
+    a = clients(server.url, transports=['websocket'])
+    b = clients(server.url, transports=['websocket'])
+    answers = queue.Queue()
+    start = time.monotonic()
+    for tag in ('first', 'second'):
+        a.emit('slow', (tag, 1.5), callback=lambda *r: answers.put(r))
+        time.sleep(0.2)  # each read alone, its handler started meanwhile
+    a_echo = a.call('echo', 'a', timeout=TIMEOUT)
+    trips = [b.call('echo', i, timeout=TIMEOUT) for i in range(20)]
+    fast = time.monotonic() - start
+    got = sorted(answers.get(timeout=TIMEOUT) for _ in range(2))
+    both = time.monotonic() - start
+    assert (a_echo, trips) == ('a', list(range(20)))
+    assert fast < 1.3, fast
+    sid = a.get_sid()
+    assert got == [(['first', 'first', sid],), (['second', 'second', sid],)]
+    assert both < 2.7, both  # side by side, not one after the other
+
+
+def test_a_worker_detached_for_a_handler_leaves_its_place_to_waiting_jobs():
+    # a drain job that goes on with a handler (take_turn) may block for
+    # long: jobs queued behind it at the soft maximum get a worker now
+    workers = Workers('test-worker')
+    workers.SOFT_MAX = 1
+    release, ran = threading.Event(), queue.Queue()
+
+    def handler_job():
+        workers.detach()
+        ran.put('handler')
+        release.wait(TIMEOUT)
+    try:
+        workers.submit(handler_job)
+        assert ran.get(timeout=TIMEOUT) == 'handler'
+        workers.submit(lambda: ran.put('next'))
+        assert ran.get(timeout=1) == 'next'  # without unstick()
+        assert workers.count == 1  # the detached one is not counted
+    finally:
+        release.set()
+    assert wait_until(lambda: workers.count == 2, TIMEOUT)
 
 
 def test_event_handlers_reuse_idle_threads_in_fresh_contexts(local,

@@ -7,6 +7,7 @@ const http = createServer();
 const io = new Server(http);
 io.on('connection', (socket) => {
   socket.on('bcast', (data) => socket.broadcast.emit('msg', data));
-  socket.on('echo', (data, ack) => ack(data));
+  // acknowledged when the client asks for it, emitted back otherwise
+  socket.on('echo', (data, ack) => (ack ? ack(data) : socket.emit('echo', data)));
 });
 http.listen(Number(process.argv[2]), '127.0.0.1');

@@ -54,7 +54,7 @@ from socketio import packet as sio_packet
 
 from . import _speedups, transport
 from .transport import handshake
-from .transport.connection import Connection
+from .transport.connection import Connection, take_turn
 from .transport.loop import Loop
 
 logger = logging.getLogger('flask_socketio')
@@ -199,8 +199,13 @@ class Server(socketio.Server):
         if self._start_handler is not None and \
                 getattr(target, '__func__', None) is _HANDLE_EVENT_INTERNAL:
             # an event's handler (python-socketio's _handle_event, with
-            # async_handlers, which keeps no handle of it)
-            self._start_handler(target, *args, **kwargs)
+            # async_handlers, which keeps no handle of it): where the
+            # transport hands it over, when nothing waits behind it, or
+            # in a job of its own; in a context of its own either way
+            if take_turn():
+                contextvars.Context().run(target, *args, **kwargs)
+            else:
+                self._start_handler(target, *args, **kwargs)
             return None
         task = super().start_background_task(target, *args, **kwargs)
         if self.eio.async_mode == 'eventlet':

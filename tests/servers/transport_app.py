@@ -100,6 +100,13 @@ def build(async_mode):
         mark.set('left by a handler')
         return threading.current_thread().name, seen
 
+    @socketio.on('slow')
+    def slow(tag, seconds):
+        # blocks this handler only: the client's other events, and other
+        # clients, go on meanwhile
+        socketio.sleep(seconds)
+        return [tag, request.event['args'][0], request.sid]
+
     @socketio.on('disconnect', namespace='/polite')
     def polite_disconnect(reason):
         emit('left', reason, broadcast=True, namespace='/polite')

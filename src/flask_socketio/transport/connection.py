@@ -20,6 +20,7 @@ it.
 from __future__ import annotations
 
 import collections
+import contextvars
 import functools
 import logging
 import socket
@@ -41,6 +42,30 @@ CLOSE_TIMEOUT = 2.0
 #: bytes read per call, and joined per write when the socket drains
 READ_SIZE = 256 * 1024
 WRITE_SIZE = 256 * 1024
+
+
+#: the connection whose drain job, in this thread or greenlet, is handing
+#: the last event of its inbox to the handler (see take_turn)
+_TURN = contextvars.ContextVar('flask_socketio_turn', default=None)
+
+
+def take_turn() -> bool:
+    """Whether the handler of the event being handed over may run here and
+    now, in place of a job started for it: True in a connection's drain
+    job whose inbox holds nothing more, which then gives up draining (what
+    arrives meanwhile gets a job of its own) and ends after the handler,
+    so the handler runs as concurrently with the client's later events as
+    in a job of its own, without one started and switched to."""
+    conn = _TURN.get()
+    if conn is None:
+        return False
+    with conn.lock:
+        if conn._inbox:
+            return False  # more to hand over: this job goes on with them
+        conn._draining = False
+    _TURN.set(None)  # claimed: the drain job ends after it
+    conn.loop.workers.detach()
+    return True
 
 
 def _cost(value) -> int:
@@ -298,9 +323,16 @@ class Connection:
                 if self._paused and self._inbox_cost <= self._pause_at // 2:
                     self._paused = False
                     self._watch()
+                turn = None
+                if not self._inbox and kind == ws.EV_MESSAGE:
+                    turn = _TURN.set(self)
             try:
                 self.handler.ws_event(kind, value)
             except Exception:
                 self.log.exception('%s: WebSocket event %r could not be '
-                                 'handled', getattr(self.handler, 'sid', '?'),
-                                 kind)
+                                   'handled',
+                                   getattr(self.handler, 'sid', '?'), kind)
+            if turn is not None:
+                if _TURN.get() is None:
+                    return  # take_turn: a handler ran here, draining ended
+                _TURN.reset(turn)

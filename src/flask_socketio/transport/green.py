@@ -88,6 +88,10 @@ class _GreenLoop:
         """Run ``job`` in a new greenlet."""
         self._in_hub(self._spawn, job)
 
+    @staticmethod
+    def detach() -> None:
+        """Nothing: greenlets are not pooled."""
+
     def _in_hub(self, call, *args) -> None:
         """``call(*args)`` now in the hub's thread, soon from another."""
         if self._in_hub_thread():

@@ -36,6 +36,7 @@ class Workers:
         self._cond = threading.Condition(threading.Lock())
         self._queue = collections.deque()  # (when queued, job)
         self._idle = 0
+        self._detached = threading.local()
         self.count = 0
 
     def submit(self, job) -> None:
@@ -57,6 +58,20 @@ class Workers:
             self._queue.append((time.monotonic(), job))
             if self._idle >= len(self._queue):
                 self._cond.notify()
+                return
+            self.count += 1
+        self._start()
+
+    def detach(self) -> None:
+        """The calling worker's job goes on with an app's handler, which
+        may block for long (see ``connection.take_turn``): the worker stops
+        counting toward ``SOFT_MAX`` until the job ends, and a job waiting
+        gets a worker now, as it would if the handler had one of its
+        own."""
+        with self._cond:
+            self.count -= 1
+            self._detached.now = True
+            if not self._queue or self._idle or self.count >= self.SOFT_MAX:
                 return
             self.count += 1
         self._start()
@@ -93,6 +108,10 @@ class Workers:
             except BaseException:
                 logger.exception('worker job failed')
             job = None
+            if getattr(self._detached, 'now', False):
+                self._detached.now = False
+                with self._cond:
+                    self.count += 1
 
 
 class Loop:
