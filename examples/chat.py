@@ -1,101 +1,101 @@
-"""A small multi-room chat on the in-memory default (one process).
+"""A multi-room chat on the official socket.io client, in one process.
 
     python examples/chat.py [--host 127.0.0.1] [--port 5000]
 
-Open the printed URL in two browser tabs.  To need nothing beyond this
-file, the page speaks the Socket.IO protocol itself over a WebSocket (a
-dozen lines of JavaScript below); any socket.io client works the same.
+Open the printed URL in two browser tabs; add ``?transport=polling`` (or
+``websocket``) to a tab's URL to hold it to one transport.  The page loads
+``socket.io.min.js`` as Flask-SocketIO applications do, with a script tag:
+from this server when npm's socket.io-client is in ``examples/node_modules``
+(``./dev chat`` runs ``npm ci`` here), else from the socket.io CDN.
 """
 import argparse
+import threading
+from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, render_template, request, send_file, session, url_for
 
-from flask_socketio import SocketIO, emit, join_room, leave_room, rooms
+from flask_socketio import SocketIO, emit, join_room, leave_room
+
+CLIENT_JS = (Path(__file__).resolve().parent / 'node_modules' /
+             'socket.io-client' / 'dist' / 'socket.io.min.js')
+CDN_JS = 'https://cdn.socket.io/4.8.3/socket.io.min.js'
 
 app = Flask(__name__)
 app.config['SECRET_KEY'] = 'chat-example-not-secret'
 socketio = SocketIO(app, async_mode='threading')
 
-PAGE = """<!doctype html>
-<meta charset="utf-8"><title>flask-socketio-fast chat</title>
-<style>body{font-family:sans-serif;max-width:40em;margin:2em auto}
-#log{border:1px solid #ccc;height:20em;overflow-y:auto;padding:.5em}</style>
-<h1>Chat</h1>
-<p>Name <input id="name" value="guest"> Room <input id="room" value="lobby">
-<button id="join">Join</button></p>
-<div id="log"></div>
-<p><input id="text" size="50"> <button id="send">Send</button></p>
-<script>
-// A minimal Socket.IO v4 client over WebSocket: events and acks on '/'.
-function io() {
-  const ws = new WebSocket((location.protocol === 'https:' ? 'wss' : 'ws') +
-                           '://' + location.host + '/socket.io/?EIO=4&transport=websocket');
-  const handlers = {}, acks = {}; let next = 0;
-  const sock = { id: null, on: (ev, fn) => { handlers[ev] = fn; },
-    emit: (ev, ...args) => { let id = '';
-      if (typeof args[args.length - 1] === 'function') { id = next++; acks[id] = args.pop(); }
-      ws.send('42' + id + JSON.stringify([ev, ...args])); } };
-  ws.onmessage = (m) => { const d = m.data;
-    if (d[0] === '0') ws.send('40');                      // open -> connect '/'
-    else if (d === '2') ws.send('3');                     // ping -> pong
-    else if (d.startsWith('40')) { sock.id = JSON.parse(d.slice(2)).sid;
-                                   handlers.connect && handlers.connect(); }
-    else if (d.startsWith('42')) { const [ev, ...a] = JSON.parse(d.slice(2));
-                                   handlers[ev] && handlers[ev](...a); }
-    else if (d.startsWith('43')) { const i = d.indexOf('[');
-      const id = +d.slice(2, i); acks[id] && acks[id](...JSON.parse(d.slice(i)));
-      delete acks[id]; } };
-  return sock;
-}
-const log = (line) => { const p = document.createElement('div');
-  p.textContent = line; const l = document.getElementById('log');
-  l.appendChild(p); l.scrollTop = l.scrollHeight; };
-const socket = io();
-socket.on('connect', () => log('* connected as ' + socket.id));
-socket.on('status', (m) => log('* ' + m));
-socket.on('chat', (m) => log(m.name + ': ' + m.text));
-const val = (id) => document.getElementById(id).value;
-socket.on('connect', () => log('* connected as ' + socket.id));
-socket.on('status', (m) => log('* ' + m));
-socket.on('chat', (m) => log(m.name + ': ' + m.text));
-document.getElementById('join').onclick = () =>
-  socket.emit('join', {name: val('name'), room: val('room')},
-              (rooms) => log('* your rooms: ' + rooms.join(', ')));
-document.getElementById('send').onclick = () => {
-  socket.emit('chat', {text: val('text')});
-  document.getElementById('text').value = ''; };
-</script>
-"""
+# who is where, for the user lists: handlers run concurrently, hence the lock
+members = {}                        # room -> {sid: name}
+members_lock = threading.Lock()
 
 
 @app.route('/')
 def index():
-    return PAGE
+    client_js = url_for('client_js') if CLIENT_JS.is_file() else CDN_JS
+    return render_template('chat.html', client_js=client_js)
+
+
+@app.route('/js/socket.io.min.js')
+def client_js():
+    return send_file(CLIENT_JS, mimetype='text/javascript')
+
+
+def move(sid, name=None, room=None):
+    """Record `sid` as `name` in `room` (nowhere when None); return the room
+    it was in before, and the user list of each room whose members changed."""
+    with members_lock:
+        old = next((r for r, names in members.items() if sid in names), None)
+        if old is not None:
+            del members[old][sid]
+        if room is not None:
+            members.setdefault(room, {})[sid] = name
+        lists = {r: sorted(members.get(r, {}).values()) for r in (old, room)
+                 if r is not None}
+        for r in list(lists):
+            if not members.get(r):
+                members.pop(r, None)
+        return old, lists
 
 
 @socketio.on('join')
 def on_join(data):
-    """Leave the previous room, join the new one; the ack lists the rooms."""
-    for room in rooms():
-        if room != request.sid:
-            leave_room(room)
-            emit('status', f"{session.get('name')} left", to=room)
-    session['name'] = str(data.get('name') or 'guest')[:40]
-    session['room'] = str(data.get('room') or 'lobby')[:40]
-    join_room(session['room'])
-    emit('status', f"{session['name']} joined {session['room']}",
-         to=session['room'])
-    return rooms()
+    """Join a room under a name (leaving the one before); the ack carries the
+    room and its users.  The page sends it again after every reconnection."""
+    data = data if isinstance(data, dict) else {}
+    name = str(data.get('name') or '').strip()[:40] or 'guest'
+    room = str(data.get('room') or '').strip()[:40] or 'lobby'
+    old, lists = move(request.sid, name, room)
+    if old is not None and old != room:
+        leave_room(old)
+        emit('status', f"{session.get('name', name)} left", to=old)
+        emit('users', lists[old], to=old)
+    session['name'], session['room'] = name, room
+    join_room(room)
+    emit('status', f'{name} joined {room}', to=room)
+    emit('users', lists[room], to=room)
+    return {'room': room, 'users': lists[room]}
 
 
 @socketio.on('chat')
 def on_chat(data):
+    """Pass a message to the others in the room; the ack tells the sender it
+    got through (the page shows the round trip's time)."""
     room = session.get('room')
     if room is None:
-        emit('status', 'join a room first')
-        return
-    emit('chat', {'name': session['name'],
-                  'text': str(data.get('text', ''))[:500]}, to=room)
+        return {'error': 'join a room first'}
+    text = str((data or {}).get('text', '') if isinstance(data, dict)
+               else '')[:500]
+    emit('chat', {'name': session['name'], 'text': text}, to=room,
+         include_self=False)
+    return {'ok': True}
+
+
+@socketio.on('disconnect')
+def on_disconnect():
+    room, lists = move(request.sid)
+    if room is not None:
+        emit('status', f"{session.get('name')} left", to=room)
+        emit('users', lists[room], to=room)
 
 
 def main():
