@@ -181,3 +181,29 @@ def test_flask_request_context_fields_are_templatable():
     with copied:
         assert flask.request.args['q'] == '1'
         assert flask.request.host == 'x'
+
+
+def test_admin_ui_seams():
+    """The Admin UI counts packets by patching these python-engineio
+    methods, which this package's POSTs and native WebSockets do not run;
+    _engine reports to its event buffer and sends its ping refresh itself
+    (tests/test_admin_ui.py checks the whole end to end)."""
+    from socketio.admin import EventBuffer, InstrumentedServer
+    for name in ('handle_post_request', '_websocket_handler', '_send_ping'):
+        assert name in inspect.getsource(InstrumentedServer.instrument), name
+    assert 'self.sio.eio._ok' in inspect.getsource(
+        InstrumentedServer.instrument)
+    assert _params(EventBuffer.push) == ['self', 'type', 'count']
+    assert _params(InstrumentedServer.serialize_socket) == [
+        'self', 'sid', 'namespace', 'eio_sid']
+    ping = inspect.getsource(InstrumentedServer._eio_send_ping)
+    assert "'socket_connected'" in ping and 'serialize_socket' in ping
+    server = Server(async_mode='threading')
+    admin = server.instrument(auth=False)
+    try:
+        assert server.eio.admin is admin
+        assert isinstance(admin.event_buffer, EventBuffer)
+        assert admin.mode == 'development'
+        assert admin.admin_namespace == '/admin'
+    finally:
+        admin.uninstrument()

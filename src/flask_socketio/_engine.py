@@ -28,6 +28,9 @@ What the subclass adds to ``socketio.Server``:
   socket, made by ``_EngineIOServer._handle_connect``) hands its WebSocket
   to :mod:`flask_socketio.transport` where the server has it on, and
   ``_Pinger`` pings every session from one task.
+- *The Admin UI* (``instrument()``) hears of the packets of polling POSTs
+  and native WebSockets, and of each native ping, from this module: its
+  counters patch python-engineio methods these paths do not run.
 - *Repairs* of the engine, each described where it is made: binary
   broadcasts to clients on mixed transports (``_send_eio_packet``), an
   Engine.IO ``disconnect`` that cannot hang the request that called it
@@ -40,6 +43,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import datetime
 import functools
 import logging
 import threading
@@ -142,6 +146,12 @@ class Server(socketio.Server):
             self._start_handler = _handler_starter(self.eio.async_mode)
         if isinstance(self.eio, _EngineIOServer):
             self.eio.app_logger = self.logger
+
+    def instrument(self, *args, **kwargs):
+        admin = super().instrument(*args, **kwargs)
+        if isinstance(self.eio, _EngineIOServer):
+            self.eio.admin = admin
+        return admin
 
     # -- loopback sessions (the test client) --------------------------------
 
@@ -488,6 +498,15 @@ class _EngineIOServer(engineio.Server):
         #: Socket.IO server's logger, set by it (see Server)
         self.app_logger = logger
         self.pinger = _Pinger(self) if self.native else None
+        #: python-socketio's InstrumentedServer once the Admin UI is on
+        self.admin = None
+
+    def count(self, direction: str, size: int) -> None:
+        """Report one packet in (``'In'``) or out, of ``size`` bytes, to the
+        Admin UI's statistics, as its patches of python-engineio would."""
+        events = self.admin.event_buffer
+        events.push('packets' + direction)
+        events.push('bytes' + direction, size)
 
     def _handle_connect(self, environ, start_response, transport,
                         jsonp_index=None):
@@ -584,6 +603,8 @@ class _EngineIOServer(engineio.Server):
                                self._cors_headers(environ))
                 return [b'Payload Too Large']
             r = self._ok()
+            if self.admin is not None:
+                self.count('In', len(body))
             try:
                 for pkt in packets:
                     sock.receive(pkt)
@@ -629,7 +650,10 @@ class _Session(engineio.socket.Socket):
                 if conn is None:
                     self.queue.put(pkt)
         if conn is not None:
-            conn.write(_ws_frame(pkt))
+            frame = _ws_frame(pkt)
+            conn.write(frame)
+            if self.server.admin is not None:
+                self.server.count('Out', len(frame))
         if self.server.logger.isEnabledFor(logging.INFO):
             self.server.logger.info(
                 '%s: Sending packet %s data %s', self.sid,
@@ -739,6 +763,8 @@ class _Session(engineio.socket.Socket):
         """One event of the WebSocket, in order, on a worker thread."""
         wsm = _speedups.websocket
         if kind == wsm.EV_MESSAGE:
+            if self.server.admin is not None:
+                self.server.count('In', len(value))
             if self.server.logger.isEnabledFor(logging.INFO):
                 self.server.logger.info(
                     '%s: Received packet MESSAGE data %s', self.sid,
@@ -836,7 +862,25 @@ class _Session(engineio.socket.Socket):
     def ping_now(self):
         if not self.closing and not self.closed:
             self.last_ping = time.time()
+            admin = self.server.admin
+            if admin is not None and admin.mode == 'development':
+                _admin_ping(admin, self.sid, self.last_ping)
             self.send(eio_packet.Packet(eio_packet.PING))
+
+
+def _admin_ping(admin, eio_sid, now):
+    """What the Admin UI's patch of python-engineio's ping sends with each
+    ping (the socket's state, each namespace it is on): native sessions are
+    pinged by :class:`_Pinger` instead."""
+    manager = admin.sio.manager
+    for namespace in manager.get_namespaces():
+        sid = manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid:
+            admin.sio.emit('socket_connected', (
+                admin.serialize_socket(sid, namespace, eio_sid),
+                datetime.datetime.fromtimestamp(
+                    now, datetime.timezone.utc).isoformat(),
+            ), namespace=admin.admin_namespace)
 
 
 def _ws_frame(pkt) -> bytes:
