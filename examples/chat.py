@@ -10,19 +10,17 @@ from this server when npm's socket.io-client is in ``examples/node_modules``
 """
 import argparse
 import threading
-from pathlib import Path
 
-from flask import Flask, render_template, request, send_file, session, url_for
+from flask import Flask, render_template, request, session
 
 from flask_socketio import SocketIO, emit, join_room, leave_room
 
-CLIENT_JS = (Path(__file__).resolve().parent / 'node_modules' /
-             'socket.io-client' / 'dist' / 'socket.io.min.js')
-CDN_JS = 'https://cdn.socket.io/4.8.3/socket.io.min.js'
+from client_bundle import serve_client
 
 app = Flask(__name__)
 app.config['SECRET_KEY'] = 'chat-example-not-secret'
 socketio = SocketIO(app, async_mode='threading')
+serve_client(app)
 
 # who is where, for the user lists: handlers run concurrently, hence the lock
 members = {}                        # room -> {sid: name}
@@ -31,13 +29,7 @@ members_lock = threading.Lock()
 
 @app.route('/')
 def index():
-    client_js = url_for('client_js') if CLIENT_JS.is_file() else CDN_JS
-    return render_template('chat.html', client_js=client_js)
-
-
-@app.route('/js/socket.io.min.js')
-def client_js():
-    return send_file(CLIENT_JS, mimetype='text/javascript')
+    return render_template('chat.html')
 
 
 def move(sid, name=None, room=None):

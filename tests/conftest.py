@@ -21,6 +21,7 @@ import pytest
 import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
+JS = ROOT / 'tests' / 'js'   # the official client's scripts (npm ci here)
 STRICT = os.environ.get('FLASK_SOCKETIO_STRICT_TESTS') == '1'
 
 
@@ -180,6 +181,18 @@ def stop_processes(procs) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture(scope='session')
+def node() -> str:
+    """Node, with the official client in tests/js/node_modules."""
+    import shutil
+    node = shutil.which('node')
+    require(node is not None and
+            (JS / 'node_modules' / 'socket.io-client').is_dir(),
+            'Node and tests/js/node_modules are needed (./dev test runs npm '
+            'ci in tests/js when npm is installed)')
+    return node
 
 
 @pytest.fixture(scope='session')

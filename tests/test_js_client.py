@@ -5,10 +5,8 @@ into the next one), WebSocket, and polling upgraded to WebSocket."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import threading
-from pathlib import Path
 
 import flask
 import pytest
@@ -16,19 +14,7 @@ import pytest
 from flask_socketio import SocketIO
 
 from _live import LiveServer
-from conftest import require
-
-JS = Path(__file__).resolve().parent / 'js'
-
-
-@pytest.fixture(scope='session')
-def node():
-    node = shutil.which('node')
-    require(node is not None and
-            (JS / 'node_modules' / 'socket.io-client').is_dir(),
-            'Node and tests/js/node_modules are needed (./dev test runs npm '
-            'ci in tests/js when npm is installed)')
-    return node
+from conftest import JS
 
 
 @pytest.mark.parametrize('transports', ['polling', 'websocket',
