@@ -22,7 +22,10 @@ from flask_socketio import SocketIO, emit, join_room  # noqa: E402
 
 port, mode = int(sys.argv[1]), sys.argv[2]
 app = Flask(__name__)
-socketio = SocketIO(app, async_mode=mode, ping_interval=1)
+# pings every second, for the test to see their refreshes; a short timeout
+# because python-socketio's polling client may stop without telling the
+# server (when its pong's POST is in flight as it disconnects)
+socketio = SocketIO(app, async_mode=mode, ping_interval=1, ping_timeout=2)
 socketio.server.instrument(auth=False, server_stats_interval=0.5)
 
 
