@@ -115,24 +115,34 @@ def serving(command):
 
 def compare(measure, contenders, rounds, unit):
     """Alternate ``measure(command)`` between the servers for ``rounds``
-    rounds (in order, then reversed, and so on).  ``measure`` returns
-    (items per second, server CPU seconds per item); print each run and
+    rounds (in order, then reversed, and so on).  ``measure`` returns a
+    dict: ``rate`` (items per second), ``cpu`` (server CPU seconds per
+    item), maybe ``p50``/``p99`` (latency, seconds).  Print each run and
     the ratios of the means to this project's (above 1: this project is
-    faster, or uses less CPU)."""
+    faster, or uses less CPU); return every run's dict, by server name."""
     runs = {name: [] for name, _ in contenders}
     order = list(contenders)
     for _ in range(rounds):
         for name, command in order:
-            rate, cpu = measure(command)
-            runs[name].append((rate, cpu))
-            print(f'{name:5} {rate:9.0f} {unit}/s, server CPU '
-                  f'{cpu * 1e6:7.1f} µs per {unit}', flush=True)
+            result = measure(command)
+            runs[name].append(result)
+            latency = (f', latency p50 {result["p50"] * 1e3:.2f} ms, p99 '
+                       f'{result["p99"] * 1e3:.2f} ms' if 'p50' in result
+                       else '')
+            print(f'{name:5} {result["rate"]:9.0f} {unit}/s, server CPU '
+                  f'{result["cpu"] * 1e6:7.1f} µs per {unit}{latency}',
+                  flush=True)
         order.reverse()  # none always goes first
-
-    def mean(name, i):
-        return sum(run[i] for run in runs[name]) / len(runs[name])
     for name in runs:
         if name != 'ours' and 'ours' in runs:
             print(f'ours / {name}: throughput '
-                  f'{mean("ours", 0) / mean(name, 0):.2f}, CPU per {unit} '
-                  f'{mean(name, 1) / mean("ours", 1):.2f}× less')
+                  f'{mean(runs["ours"], "rate") / mean(runs[name], "rate"):.2f}'
+                  f', CPU per {unit} '
+                  f'{mean(runs[name], "cpu") / mean(runs["ours"], "cpu"):.2f}'
+                  '× less')
+    return runs
+
+
+def mean(results, key):
+    """The mean of ``key`` over a server's runs (dicts of :func:`compare`)."""
+    return sum(r[key] for r in results) / len(results)

@@ -105,7 +105,7 @@ class Load:
             delivered = self.delivered
         done.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-        return delivered / elapsed, cpu / delivered
+        return {'rate': delivered / elapsed, 'cpu': cpu / delivered}
 
 
 def measure(command, clients, seconds, window):
@@ -122,9 +122,14 @@ def main():
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--window', type=int, default=4)
     args = parser.parse_args()
-    compare(lambda command: measure(command, args.clients, args.seconds,
-                                    args.window),
-            commands(args, HANDLERS), args.rounds, 'delivery')
+    run(args)
+
+
+def run(args):
+    """Every run's results, by server (see ``_e2e.compare``)."""
+    return compare(lambda command: measure(command, args.clients,
+                                           args.seconds, args.window),
+                   commands(args, HANDLERS), args.rounds, 'delivery')
 
 
 if __name__ == '__main__':

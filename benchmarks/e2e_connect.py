@@ -64,7 +64,14 @@ def main():
     parser.add_argument('--clients', type=int, default=500)
     parser.add_argument('--rounds', type=int, default=1)
     args = parser.parse_args()
+    run(args)
+
+
+def run(args):
+    """Every run's results, by server: ``kb`` per connection, ``threads``
+    with them open."""
     import uvloop
+    runs = {}
     for _ in range(args.rounds):
         for name, command in commands(args, ECHO['ack']):
             with serving(command) as (port, pid):
@@ -72,6 +79,8 @@ def main():
                     measure(port, pid, args.clients))
             print(f'{name:5} {args.clients} connections: {kb:6.1f} KB each,'
                   f' threads {before} -> {during}', flush=True)
+            runs.setdefault(name, []).append({'kb': kb, 'threads': during})
+    return runs
 
 
 if __name__ == '__main__':

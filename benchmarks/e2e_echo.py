@@ -94,10 +94,9 @@ async def load(port, pid, clients, trips, seconds, reply='ack'):
     n = len(latencies)
     if not n:
         raise RuntimeError('no round trip completed')
-    print(f'      latency p50 {latencies[n // 2] * 1e3:6.2f} ms, '
-          f'p99 {latencies[min(n - 1, n * 99 // 100)] * 1e3:6.2f} ms',
-          flush=True)
-    return n / elapsed, cpu / n
+    return {'rate': n / elapsed, 'cpu': cpu / n,
+            'p50': latencies[n // 2],
+            'p99': latencies[min(n - 1, n * 99 // 100)]}
 
 
 def measure(command, clients, trips, seconds, reply):
@@ -115,9 +114,15 @@ def main():
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--reply', choices=sorted(HANDLERS), default='ack')
     args = parser.parse_args()
-    compare(lambda command: measure(command, args.clients, args.trips,
-                                    args.seconds, args.reply),
-            commands(args, HANDLERS[args.reply]), args.rounds, 'round trip')
+    run(args)
+
+
+def run(args):
+    """Every run's results, by server (see ``_e2e.compare``)."""
+    return compare(lambda command: measure(command, args.clients, args.trips,
+                                           args.seconds, args.reply),
+                   commands(args, HANDLERS[args.reply]), args.rounds,
+                   'round trip')
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
-"""Print speed-up ratios from a pytest-benchmark JSON file.
+"""Speed-up ratios of the micro-benchmarks, from a pytest-benchmark JSON
+file.
 
     python benchmarks/ratios.py .benchmarks/codec.json
 
@@ -13,24 +14,37 @@ import json
 import sys
 from collections import defaultdict
 
+IMPLS = ['pure', 'compiled', 'orjson', 'floor']
 
-def main(path):
+
+def load(path, stat='mean'):
+    """``{group: {impl: seconds}}``: the ``stat`` of each benchmark."""
     groups = defaultdict(dict)
-    for bench in json.load(open(path))['benchmarks']:
-        impl = bench['params']['impl']
-        groups[bench['group']][impl] = bench['stats']['mean']
-    impls = ['pure', 'compiled', 'orjson', 'floor']
-    print(f"| {'operation':20} | baseline µs | "
-          + ' | '.join(f'{i} ×' for i in impls) + ' |')
-    print('|' + '---|' * (2 + len(impls)))
+    with open(path) as f:
+        for bench in json.load(f)['benchmarks']:
+            groups[bench['group']][bench['params']['impl']] = \
+                bench['stats'][stat]
+    return dict(groups)
+
+
+def baseline(times):
+    return times.get('stock', times.get('stdlib'))
+
+
+def table(groups):
+    """The markdown table of the ratios, one row per group."""
+    lines = [f"| {'operation':20} | baseline µs | "
+             + ' | '.join(f'{i} ×' for i in IMPLS) + ' |',
+             '|' + '---|' * (2 + len(IMPLS))]
     for group in sorted(groups):
-        means = groups[group]
-        base = means.get('stock', means.get('stdlib'))
-        cells = [f'{base / means[i]:.1f}' if i in means else '-'
-                 for i in impls]
-        print(f'| {group:20} | {base * 1e6:11.2f} | ' + ' | '.join(cells)
-              + ' |')
+        times = groups[group]
+        base = baseline(times)
+        cells = [f'{base / times[i]:.1f}' if i in times else '-'
+                 for i in IMPLS]
+        lines.append(f'| {group:20} | {base * 1e6:11.2f} | '
+                     + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    print(table(load(sys.argv[1])))
