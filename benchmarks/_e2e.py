@@ -113,13 +113,15 @@ def serving(command):
         server.wait(10)
 
 
-def compare(measure, contenders, rounds, unit):
+def compare(measure, contenders, rounds, unit, pairs=None):
     """Alternate ``measure(command)`` between the servers for ``rounds``
     rounds (in order, then reversed, and so on).  ``measure`` returns a
     dict: ``rate`` (items per second), ``cpu`` (server CPU seconds per
     item), maybe ``p50``/``p99`` (latency, seconds).  Print each run and
-    the ratios of the means to this project's (above 1: this project is
-    faster, or uses less CPU); return every run's dict, by server name."""
+    the ratios of the means for each ``(subject, other)`` of ``pairs``
+    (above 1: the subject is faster, or uses less CPU; by default this
+    project against each other server); return every run's dict, by
+    server name."""
     runs = {name: [] for name, _ in contenders}
     order = list(contenders)
     for _ in range(rounds):
@@ -133,13 +135,14 @@ def compare(measure, contenders, rounds, unit):
                   f'{result["cpu"] * 1e6:7.1f} µs per {unit}{latency}',
                   flush=True)
         order.reverse()  # none always goes first
-    for name in runs:
-        if name != 'ours' and 'ours' in runs:
-            print(f'ours / {name}: throughput '
-                  f'{mean(runs["ours"], "rate") / mean(runs[name], "rate"):.2f}'
-                  f', CPU per {unit} '
-                  f'{mean(runs[name], "cpu") / mean(runs["ours"], "cpu"):.2f}'
-                  '× less')
+    if pairs is None:
+        pairs = [('ours', name) for name in runs
+                 if name != 'ours' and 'ours' in runs]
+    for subject, name in pairs:
+        mine, theirs = runs[subject], runs[name]
+        print(f'{subject} / {name}: throughput '
+              f'{mean(mine, "rate") / mean(theirs, "rate"):.2f}, CPU per '
+              f'{unit} {mean(theirs, "cpu") / mean(mine, "cpu"):.2f}× less')
     return runs
 
 

@@ -41,9 +41,11 @@ def echo(data):
 PAYLOAD = {'user': 'ann', 'text': 'hello there', 'items': list(range(20))}
 
 
-async def client(url, trips, stop, ready, go, latencies, ends, reply):
-    """``stop``: a list whose one item, set when ``go`` is, ends the
-    round trips at that time."""
+async def client(url, trips, stop, ready, go, latencies, ends, reply,
+                 event='echo', payload=PAYLOAD):
+    """One client's round trips: ``event`` with ``payload``, answered by
+    an ack (``reply='ack'``) or by the event named ``reply``.  ``stop``: a
+    list whose one item, set when ``go`` is, ends them at that time."""
     import websockets
     async with websockets.connect(url, compression=None,
                                   ping_interval=None) as ws:
@@ -52,7 +54,9 @@ async def client(url, trips, stop, ready, go, latencies, ends, reply):
         assert (await ws.recv()).startswith('40')
         ready.release()
         await go.wait()
-        body = json.dumps(['echo', PAYLOAD], separators=(',', ':'))
+        body = json.dumps([event, payload], separators=(',', ':'))
+        back = '42' + json.dumps([reply])[:-1]  # '42["name"'
+
         for i in range(trips):
             if time.monotonic() >= stop[0]:
                 break
@@ -61,7 +65,7 @@ async def client(url, trips, stop, ready, go, latencies, ends, reply):
                 sent = time.perf_counter()
                 await ws.send('42' + str(i) + body)
             else:
-                answer = '42["echo"'
+                answer = back
                 sent = time.perf_counter()
                 await ws.send('42' + body)
             while True:
@@ -74,12 +78,14 @@ async def client(url, trips, stop, ready, go, latencies, ends, reply):
         ends.append(time.monotonic())  # before the close handshake
 
 
-async def load(port, pid, clients, trips, seconds, reply='ack'):
+async def load(port, pid, clients, trips, seconds, reply='ack',
+               event='echo', payload=PAYLOAD):
     url = f'ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket'
     ready, go, latencies, ends = asyncio.Semaphore(0), asyncio.Event(), [], []
     stop = [0.0]
     tasks = [asyncio.ensure_future(client(url, trips, stop, ready, go,
-                                          latencies, ends, reply))
+                                          latencies, ends, reply, event,
+                                          payload))
              for _ in range(clients)]
     for _ in range(clients):
         await asyncio.wait_for(ready.acquire(), 30)
@@ -99,10 +105,14 @@ async def load(port, pid, clients, trips, seconds, reply='ack'):
             'p99': latencies[min(n - 1, n * 99 // 100)]}
 
 
-def measure(command, clients, trips, seconds, reply):
+def measure(command, clients, trips, seconds, reply, event='echo',
+            payload=PAYLOAD):
+    """One server's run; ``reply``: ``'ack'`` or the event it answers
+    with."""
     import uvloop
     with serving(command) as (port, pid):
-        return uvloop.run(load(port, pid, clients, trips, seconds, reply))
+        return uvloop.run(load(port, pid, clients, trips, seconds, reply,
+                               event, payload))
 
 
 def main():
@@ -119,8 +129,9 @@ def main():
 
 def run(args):
     """Every run's results, by server (see ``_e2e.compare``)."""
+    reply = 'ack' if args.reply == 'ack' else 'echo'  # emit: 'echo' back
     return compare(lambda command: measure(command, args.clients, args.trips,
-                                           args.seconds, args.reply),
+                                           args.seconds, reply),
                    commands(args, HANDLERS[args.reply]), args.rounds,
                    'round trip')
 

@@ -13,7 +13,6 @@ this package (``--ours``, with gevent) against stock Flask-SocketIO
 is installed (skipped, and said so, where it is not).
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -33,17 +32,8 @@ from _e2e import mean  # noqa: E402
 PARTS = ('micro', 'e2e', 'instructions')
 
 
-def check(name, measured, floor, failures):
-    ok = measured >= floor
-    print(f'  {"ok  " if ok else "FELL"} {name}: {measured:.2f} '
-          f'(floor {floor:.2f})', flush=True)
-    if not ok:
-        failures.append(f'{name}: {measured:.2f} < {floor:.2f}')
-
-
-def micro(floors, failures):
-    print('micro-benchmarks: compiled against stock and pure (medians)',
-          flush=True)
+def micro(floors):
+    """``[(ratio's name, measured, floor)]``; measured None when missing."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / 'micro.json'
         env = dict(os.environ)
@@ -51,56 +41,85 @@ def micro(floors, failures):
         subprocess.run(
             [sys.executable, '-m', 'pytest', str(HERE), '-q',
              '-p', 'no:cacheprovider', f'--benchmark-json={path}',
-             '--benchmark-min-rounds=5', '--benchmark-max-time=0.05'],
+             '--benchmark-min-rounds=15', '--benchmark-max-time=0.1'],
             check=True, env=env, stdout=subprocess.DEVNULL)
         groups = ratios.load(path, 'median')
+    out = []
     for group, against in floors.items():
-        times = groups.get(group)
-        if times is None or 'compiled' not in times:
-            failures.append(f'{group}: not measured (no compiled core?)')
-            print(f'  FELL {group}: not measured', flush=True)
-            continue
+        times = groups.get(group, {})
         for baseline, floor in against.items():
             base = ratios.baseline(times) if baseline == 'stock' \
-                else times[baseline]
-            check(f'{group}, compiled vs {baseline}',
-                  base / times['compiled'], floor, failures)
+                else times.get(baseline)
+            measured = base / times['compiled'] \
+                if base and 'compiled' in times else None
+            out.append((f'{group}, compiled vs {baseline}', measured, floor))
+    return out
 
 
-def e2e(config, ours, stock, failures):
+def e2e(config, ours, stock):
+    out = []
     for mode in ('threading', 'gevent'):
         floors = config[mode]
-        print(f'end to end: acknowledged echo, {mode} mode, '
-              f'{config["clients"]} clients x {config["trips"]} calls, '
-              f'{config["rounds"]} rounds', flush=True)
+        print(f'  acknowledged echo, {mode} mode, {config["clients"]} '
+              f'clients x {config["trips"]} calls, {config["rounds"]} '
+              'rounds', flush=True)
         runs = e2e_echo.run(argparse.Namespace(
             ours=ours, stock=stock, mode=mode, node=False, skip=[],
             clients=config['clients'], trips=config['trips'], seconds=30,
             rounds=config['rounds'], reply='ack'))
-        check(f'echo {mode}, throughput vs stock',
-              mean(runs['ours'], 'rate') / mean(runs['stock'], 'rate'),
-              floors['throughput'], failures)
-        check(f'echo {mode}, CPU per round trip vs stock',
-              mean(runs['stock'], 'cpu') / mean(runs['ours'], 'cpu'),
-              floors['cpu'], failures)
+        out += [(f'echo {mode}, throughput vs stock',
+                 mean(runs['ours'], 'rate') / mean(runs['stock'], 'rate'),
+                 floors['throughput']),
+                (f'echo {mode}, CPU per round trip vs stock',
+                 mean(runs['stock'], 'cpu') / mean(runs['ours'], 'cpu'),
+                 floors['cpu'])]
+    return out
 
 
-def counted(floors, failures):
-    if shutil.which('valgrind') is None:
-        print('instructions: valgrind is not installed, not counted',
-              flush=True)
-        return
-    print('instructions (callgrind): stock against compiled', flush=True)
+def counted(floors):
     cases = []
     for name in floors:
         op, payload = name.split()
         cases += [('stock', op, payload), ('compiled', op, payload)]
     per = instructions.per_operation(cases)
+    out = []
     for name, floor in floors.items():
         op, payload = name.split()
-        check(f'instructions {name}, compiled vs stock',
-              per[('stock', op, payload)] / per[('compiled', op, payload)],
-              floor, failures)
+        out.append((f'instructions {name}, compiled vs stock',
+                    per[('stock', op, payload)] /
+                    per[('compiled', op, payload)], floor))
+    return out
+
+
+def show(results):
+    for name, measured, floor in results:
+        ok = measured is not None and measured >= floor
+        shown = 'not measured' if measured is None else f'{measured:.2f}'
+        print(f'  {"ok  " if ok else "FELL"} {name}: {shown} '
+              f'(floor {floor:.2f})', flush=True)
+
+
+def below(results):
+    return [(name, measured, floor) for name, measured, floor in results
+            if measured is None or measured < floor]
+
+
+def gated(title, measure):
+    """Run ``measure`` (a part); where a ratio falls, measure once more
+    and keep each ratio's better value: a regression falls twice, this
+    machine's noise seldom does.  The ratios that fell both times."""
+    print(title, flush=True)
+    results = measure()
+    show(results)
+    if not below(results):
+        return []
+    print('  measuring again, for the ratios that fell', flush=True)
+    again = {name: measured for name, measured, _ in measure()}
+    best = [(name, max((m for m in (measured, again.get(name))
+                        if m is not None), default=None), floor)
+            for name, measured, floor in below(results)]
+    show(best)
+    return below(best)
 
 
 def main(argv=None):
@@ -121,15 +140,23 @@ def main(argv=None):
     floors = tomllib.loads(args.thresholds.read_text())
     failures = []
     if 'instructions' in parts:
-        counted(floors['instructions'], failures)
+        if shutil.which('valgrind') is None:
+            print('instructions: valgrind is not installed, not counted')
+        else:
+            failures += gated('instructions (callgrind): stock against '
+                              'compiled',
+                              lambda: counted(floors['instructions']))
     if 'micro' in parts:
-        micro(floors['micro'], failures)
+        failures += gated('micro-benchmarks: compiled against stock and '
+                          'pure (medians)', lambda: micro(floors['micro']))
     if 'e2e' in parts:
-        e2e(floors['e2e'], args.ours, args.stock, failures)
+        failures += gated('end to end: this package against stock',
+                          lambda: e2e(floors['e2e'], args.ours, args.stock))
     if failures:
         print(f'gate FAILED, {len(failures)} ratio(s) below the floor:')
-        for line in failures:
-            print(f'  {line}')
+        for name, measured, floor in failures:
+            shown = 'not measured' if measured is None else f'{measured:.2f}'
+            print(f'  {name}: {shown} < {floor:.2f}')
         return 1
     print('gate passed')
     return 0

@@ -2,7 +2,8 @@
 (tables of every scenario, the machine, versions and commands), PNG plots
 beside it, and the README's generated block.
 
-    python benchmarks/report.py benchmarks/report/results.json [--readme README.md]
+    python benchmarks/report.py benchmarks/report/results.json \
+        [--readme README.md]
 
 re-renders a report from saved results.
 """
