@@ -72,10 +72,15 @@ NODE_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 def commands(args, handlers):
     """The servers to compare, from the scripts' common arguments: name and
-    command (the port is appended), stock first; Node's socket.io
-    (``benchmarks/node``, ``npm ci`` there first) with ``--node``."""
-    found = [('stock', [args.stock, '-c', server_source(args.mode, handlers)]),
-             ('ours', [args.ours, '-c', server_source(args.mode, handlers)])]
+    command (the port is appended), stock first; this package on its pure
+    twins with ``--pure``; Node's socket.io (``benchmarks/node``, ``npm ci``
+    there first) with ``--node``."""
+    source = server_source(args.mode, handlers)
+    found = [('stock', [args.stock, '-c', source])]
+    if getattr(args, 'pure', False):
+        found.append(('pure', ['env', 'FLASK_SOCKETIO_NO_EXTENSIONS=1',
+                               args.ours, '-c', source]))  # env execs: one pid
+    found.append(('ours', [args.ours, '-c', source]))
     if args.node:
         found.append(('node', ['node', NODE_SERVER]))
     return [(name, command) for name, command in found
@@ -89,6 +94,8 @@ def add_arguments(parser):
     parser.add_argument('--mode', choices=MODES, default='threading')
     parser.add_argument('--node', action='store_true',
                         help="Node's socket.io server too, in the same run")
+    parser.add_argument('--pure', action='store_true',
+                        help='this package on its pure-Python twins too')
     parser.add_argument('--skip', action='append', default=[],
                         choices=['stock', 'node'],
                         help='leave one out (stock threading mode cannot '

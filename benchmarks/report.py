@@ -17,10 +17,11 @@ sys.path.insert(0, str(HERE))
 
 import ratios  # noqa: E402
 
-SERVERS = ('stock', 'ours', 'node')
-LABELS = {'stock': 'stock Flask-SocketIO', 'ours': 'this package',
-          'node': 'Node socket.io'}
-COLOURS = {'stock': '#999999', 'ours': '#1f77b4', 'node': '#2ca02c'}
+SERVERS = ('stock', 'pure', 'ours', 'node')
+LABELS = {'stock': 'stock Flask-SocketIO', 'pure': 'this package, pure',
+          'ours': 'this package', 'node': 'Node socket.io'}
+COLOURS = {'stock': '#999999', 'pure': '#aec7e8', 'ours': '#1f77b4',
+           'node': '#2ca02c'}
 #: the throughput scenarios: what one item is
 UNITS = {'echo': 'round trip', 'emit': 'round trip', 'broadcast': 'delivery'}
 PLURAL = {'round trip': 'round trips', 'delivery': 'deliveries'}
@@ -59,12 +60,12 @@ def _ratio(a, b):
 
 
 def throughput_table(cells, unit):
-    lines = [f'| mode | {PLURAL[unit]}/s: stock | this package | Node | '
-             f'CPU µs per {unit}: stock | this package | Node | '
+    lines = [f'| mode | {PLURAL[unit]}/s: stock | pure | this package | '
+             f'Node | CPU µs per {unit}: stock | pure | this package | Node | '
              'throughput: this package ÷ stock | CPU: stock ÷ this package | '
              'CPU: Node ÷ this package | '
              'latency p50 / p99 ms (this package) |',
-             '|---|' + '---|' * 10]
+             '|---|' + '---|' * 12]
     for mode, cell in cells.items():
         got = {s: cell.get(s, {}) for s in SERVERS}
         ours = got['ours']
@@ -82,8 +83,9 @@ def throughput_table(cells, unit):
 
 
 def connect_table(cells):
-    lines = ['| mode | KB per connection: stock | this package | Node | '
-             'threads: stock | this package | Node |', '|---|' + '---|' * 6]
+    lines = ['| mode | KB per connection: stock | pure | this package | Node '
+             '| threads: stock | pure | this package | Node |',
+             '|---|' + '---|' * 8]
     for mode, cell in cells.items():
         got = {s: cell.get(s, {}) for s in SERVERS}
         lines.append(
@@ -195,7 +197,9 @@ def render(results, out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = results['meta']
     parts = ['# Benchmark report', '', header(meta), '',
-             'Ratios above 1 are in favour of this package.', '']
+             '"this package" is its compiled core, "pure" the same on its '
+             'pure-Python twins; ratios above 1 are in favour of this '
+             'package.', '']
     cells = summary(results)
     for scenario, by_mode in cells.items():
         plot_scenario(out_dir / f'{scenario}.png', scenario, by_mode)

@@ -1,13 +1,15 @@
 """The whole benchmark suite in one run: the micro-benchmarks (codec,
 WebSocket frames, fan-out: compiled and pure against stock python-socketio,
 pytest-benchmark) and the end-to-end load benchmarks in every async mode
-(this package against stock Flask-SocketIO in its own interpreter, and
-Node's socket.io where ``benchmarks/node`` is installed), written as a report
+(this package, compiled and on its pure twins, against stock
+Flask-SocketIO in its own interpreter, and Node's socket.io where
+``benchmarks/node`` is installed), written as a report
 (``report.py``): a markdown page, PNG plots and the results as JSON.
 
     python benchmarks/suite.py --ours PYTHON --stock PYTHON [--out DIR]
         [--scenarios micro,echo,emit,broadcast,connect]
         [--modes threading,gevent,eventlet] [--size full|quick] [--no-node]
+        [--no-pure]
         [--readme README.md]
 
 ``./dev bench`` runs it with this project's interpreters and a stock
@@ -114,7 +116,8 @@ def e2e(scenario, mode, args, progress):
     """One scenario in one mode: every run of every server."""
     size = SIZES[args.size]
     ns = argparse.Namespace(ours=args.ours, stock=args.stock, mode=mode,
-                            node=args.node, skip=[], rounds=size['rounds'])
+                            node=args.node, pure=args.pure, skip=[],
+                            rounds=size['rounds'])
     if scenario in ('echo', 'emit'):
         vars(ns).update(size['echo'], reply='ack' if scenario == 'echo'
                         else 'emit')
@@ -126,10 +129,12 @@ def e2e(scenario, mode, args, progress):
         vars(ns).update(size['connect'], rounds=1)
         module = e2e_connect
     line = ' '.join(f'--{k} {v}' for k, v in sorted(vars(ns).items())
-                    if k not in ('ours', 'stock', 'node', 'skip', 'mode'))
+                    if k not in ('ours', 'stock', 'node', 'pure', 'skip',
+                                 'mode'))
     progress(f'{scenario}, {mode} mode',
              [f'benchmarks/{module.__name__}.py', 'OURS', 'STOCK',
-              f'--mode {mode}', line, '--node' if args.node else ''])
+              f'--mode {mode}', line, '--node' if args.node else '',
+              '--pure' if args.pure else ''])
     return module.run(ns)
 
 
@@ -147,6 +152,8 @@ def main(argv=None):
     parser.add_argument('--size', choices=sorted(SIZES), default='full')
     parser.add_argument('--no-node', dest='node', action='store_false',
                         help="leave Node's socket.io out")
+    parser.add_argument('--no-pure', dest='pure', action='store_false',
+                        help='leave this package on its pure twins out')
     parser.add_argument('--readme', type=Path,
                         help='rewrite the marked block of this README')
     args = parser.parse_args(argv)
