@@ -146,7 +146,10 @@ def main(argv=None):
     parser.add_argument('--stock', required=True,
                         help="stock Flask-SocketIO's interpreter")
     parser.add_argument('--out', type=Path,
-                        default=HERE / 'report', help='the report directory')
+                        help='the report directory (default: '
+                             'benchmarks/report for a full run, which is '
+                             'committed with the README, else '
+                             '.benchmarks/report)')
     parser.add_argument('--scenarios', default=','.join(SCENARIOS))
     parser.add_argument('--modes', default=','.join(MODES))
     parser.add_argument('--size', choices=sorted(SIZES), default='full')
@@ -164,6 +167,11 @@ def main(argv=None):
         parser.error(f'unknown: {", ".join(sorted(unknown))}')
     nodes = node_versions() if args.node else None
     args.node = nodes is not None
+    complete = (args.size == 'full' and set(scenarios) == set(SCENARIOS)
+                and set(modes) == set(MODES))
+    if args.out is None:
+        args.out = HERE / 'report' if complete else \
+            HERE.parent / '.benchmarks' / 'report'
     args.out.mkdir(parents=True, exist_ok=True)
 
     steps = (('micro' in scenarios) +
@@ -199,8 +207,6 @@ def main(argv=None):
     (args.out / 'results.json').write_text(json.dumps(results, indent=1))
     page = report.render(results, args.out)
     print(f'report: {page}')
-    complete = (args.size == 'full' and set(scenarios) == set(SCENARIOS)
-                and set(modes) == set(MODES))
     if args.readme is not None:
         if complete:
             report.update_readme(args.readme, results, args.out)
