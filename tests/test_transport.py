@@ -106,6 +106,20 @@ class RawClient:
     def send(self, text):
         self.sock.sendall(client_frame(0x1, text.encode()))
 
+    def answer_pings_unread(self, interval=0.2):
+        """Send a pong every ``interval`` s, from a thread, without
+        reading: a client whose reader is stuck but whose connection lives
+        (else the server's ping timeout, 1.5 s in transport_app, could end
+        it first).  Stops when the connection does."""
+        def run():
+            try:
+                while True:
+                    self.send('3')
+                    time.sleep(interval)
+            except OSError:
+                pass
+        threading.Thread(target=run, daemon=True).start()
+
     def close_code(self):
         """Read to the close frame: its code (None if the socket ended
         without one)."""
@@ -232,6 +246,7 @@ def test_a_client_that_stops_reading_is_cut_off_at_the_bound(server,
     stalled.send('40')
     assert stalled.text().startswith('40')
     sid = stalled.handshake['sid']
+    stalled.answer_pings_unread()
     good = clients(server.url, transports=['websocket'], events=['chunk'])
     before = len(server.reasons())
     # 8 MB to every client, 30 times the bound, in rounds a reading
@@ -243,7 +258,7 @@ def test_a_client_that_stops_reading_is_cut_off_at_the_bound(server,
     chunks = good.received.of('chunk')
     assert [c[0]['n'] for c in chunks] == list(range(count)) * rounds
     assert wait_until(lambda: 'backlog exceeded' in server.reasons()[before:],
-                      TIMEOUT)
+                      TIMEOUT), (server.reasons()[before:], server.log())
     assert wait_until(lambda: sid not in server.sessions(),
                       TIMEOUT)
     assert any(sid in line and 'backlog exceeded' in line
