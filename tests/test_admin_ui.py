@@ -5,10 +5,10 @@ pings' refreshes, and statistics that count the packets of polling and of
 WebSocket clients (this package's polling POSTs and native WebSockets report
 them to it, as python-engineio's patched methods do on stock)."""
 import sys
-import threading
 
 import pytest
 
+from _live import Recorder
 from _peers import SERVERS
 from conftest import InOrderClient, free_port, wait_until
 
@@ -26,24 +26,17 @@ def url(request, spawn_server):
     return f'http://127.0.0.1:{port}'
 
 
-class Admin:
+class Admin(Recorder):
     """A client of the Admin UI's namespace, recording what it is sent."""
 
     def __init__(self, url):
+        super().__init__()
         self.client = InOrderClient(reconnection=False)
-        self.events = []
-        self.lock = threading.Lock()
-        self.client.on('*', self.record, namespace='/admin')
+        self.client.on('*', self.add, namespace='/admin')
         self.client.connect(url, namespaces=['/admin'],
                             transports=['websocket'], wait_timeout=10)
 
-    def record(self, event, *args):
-        with self.lock:
-            self.events.append((event, args))
-
-    def received(self, event):
-        with self.lock:
-            return [args for name, args in self.events if name == event]
+    received = Recorder.of
 
 
 @pytest.fixture
