@@ -75,8 +75,7 @@ def on_chat(data):
     room = session.get('room')
     if room is None:
         return {'error': 'join a room first'}
-    text = str((data or {}).get('text', '') if isinstance(data, dict)
-               else '')[:500]
+    text = str(data.get('text', ''))[:500] if isinstance(data, dict) else ''
     emit('chat', {'name': session['name'], 'text': text}, to=room,
          include_self=False)
     return {'ok': True}
