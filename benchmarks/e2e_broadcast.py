@@ -9,24 +9,26 @@ in one virtual environment, ``pip install flask-socketio`` in another).
 The same app (threading mode unless ``--mode`` says otherwise; the
 interpreters then need gevent or eventlet) runs under each in turn, alternating, on
 127.0.0.1.  The load generator (this script: asyncio on uvloop, raw
-Engine.IO/Socket.IO over ``websockets``, so the clients cost little next to
-the server) connects ``--clients`` websocket clients and one more that sends ``bcast`` events,
+Engine.IO/Socket.IO over the callback-driven client of ``_rawws``, so the
+clients cost little next to the server) connects ``--clients`` websocket clients and one more that sends ``bcast`` events,
 each of which the server broadcasts to every client but the sender,
 keeping at most ``--window`` broadcasts undelivered (server pinned to one core,
 this script to another).  The output is
 deliveries (messages received, all clients) per second and the server's
 CPU time per delivery for each run, and the ratios of the means.  On a
 small machine the load generator competes with the server for the CPU, so
-the CPU per delivery is the steadier measure.  Needs ``pip install uvloop
-websockets`` (the ``bench`` extra).
+the CPU per delivery is the steadier measure.  Needs uvloop (the ``bench``
+extra).
 """
 import argparse
 import asyncio
+import functools
 import json
 import sys
 import time
 
 from _e2e import add_arguments, commands, compare, cpu_seconds, serving
+from e2e_echo import connected
 
 HANDLERS = '''
 @sio.on('bcast')
@@ -40,72 +42,73 @@ OPENING = 50  # handshakes in progress at once
 
 
 class Load:
+    """The receivers count what they get; the sender sends a broadcast
+    whenever fewer than ``window`` are undelivered (all driven by the
+    messages: no coroutine per message)."""
+
     def __init__(self, clients, window):
         self.clients = clients
         self.window = window
         self.delivered = 0
-        self.progress = asyncio.Event()
+        self.sent = 0
+        self.sender = None
+        self.frame = '42' + json.dumps(['bcast', PAYLOAD],
+                                       separators=(',', ':'))
+        self.stop = 0.0
+        self.finished = None
 
-    async def client(self, url, ready, done, opening):
-        import websockets
-        await opening.acquire()  # a few handshakes at a time, as real
-        try:                     # clients arrive, not thousands at once
-            ws = await websockets.connect(url, max_size=None,
-                                          compression=None,
-                                          ping_interval=None)
-            assert (await ws.recv())[0] == '0'  # Engine.IO open
-            await ws.send('40')                 # Socket.IO connect
-            assert (await ws.recv()).startswith('40')
-        finally:
-            opening.release()
-        async with ws:
-            ready.release()
-            while not done.is_set():
-                try:
-                    frame = await asyncio.wait_for(ws.recv(), 1)
-                except asyncio.TimeoutError:
-                    continue
-                if frame == '2':
-                    await ws.send('3')  # pong
-                elif frame.startswith('42["msg"'):
-                    self.delivered += 1
-                    self.progress.set()
-            return ws
+    def receive(self, ws, frame):
+        if frame == '2':
+            ws.send('3')  # pong
+        elif frame.startswith('42["msg"'):
+            self.delivered += 1
+            self.pump()
+
+    def pump(self):
+        """Send while the window allows, until the time or the bound."""
+        if self.finished.done():
+            return
+        while self.delivered >= (self.sent - self.window) * self.clients:
+            if time.monotonic() >= self.stop or \
+                    self.sent >= MAX_BROADCASTS:
+                self.finished.set_result(None)
+                return
+            self.sender.send(self.frame)
+            self.sent += 1
 
     async def run(self, port, pid, seconds):
-        url = f'ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket'
-        ready = asyncio.Semaphore(0)
-        done = asyncio.Event()
-        opening = asyncio.Semaphore(OPENING)
-        tasks = [asyncio.ensure_future(self.client(url, ready, done, opening))
-                 for _ in range(self.clients)]
-        for _ in range(self.clients):
-            await asyncio.wait_for(ready.acquire(), 30)
-        import websockets
-        frame = '42' + json.dumps(['bcast', PAYLOAD], separators=(',', ':'))
-        async with websockets.connect(url, compression=None,
-                                      ping_interval=None) as sender:
-            await sender.recv()
-            await sender.send('40')
-            await sender.recv()
+        self.finished = asyncio.get_running_loop().create_future()
+        opening = asyncio.Semaphore(OPENING)  # a few handshakes at a time,
+                                              # as real clients arrive
+
+        async def one():
+            async with opening:
+                return await connected(port)
+
+        sockets = []
+        try:
+            sockets = list(await asyncio.gather(
+                *(one() for _ in range(self.clients + 1))))
+            self.sender = sockets.pop()
+            self.sender.on_message = functools.partial(self.receive,
+                                                       self.sender)
+            for ws in sockets:
+                ws.on_message = functools.partial(self.receive, ws)
             start, cpu = time.monotonic(), cpu_seconds(pid)
-            stop = start + seconds
-            sent = 0
-            while time.monotonic() < stop and sent < MAX_BROADCASTS:
-                if self.delivered >= (sent - self.window) * self.clients:
-                    await sender.send(frame)
-                    sent += 1
-                    continue
-                self.progress.clear()
-                try:
-                    await asyncio.wait_for(self.progress.wait(), 1)
-                except asyncio.TimeoutError:
-                    pass
+            self.stop = start + seconds
+            self.pump()
+            while not self.finished.done():  # ends at the stop time even
+                await asyncio.wait([self.finished], timeout=1)  # if stalled
+                if time.monotonic() >= self.stop + 1 and \
+                        not self.finished.done():
+                    self.finished.set_result(None)
             elapsed, cpu = time.monotonic() - start, cpu_seconds(pid) - cpu
-            delivered = self.delivered
-        done.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        return {'rate': delivered / elapsed, 'cpu': cpu / delivered}
+        finally:
+            for ws in sockets + [self.sender]:
+                if ws is not None:
+                    ws.close()
+        return {'rate': self.delivered / elapsed,
+                'cpu': cpu / self.delivered}
 
 
 def measure(command, clients, seconds, window):

@@ -10,7 +10,7 @@ The same echo app (an event whose handler returns its argument; threading
 mode unless ``--mode`` says otherwise) runs under each in turn,
 alternating, on 127.0.0.1, pinned to one core.  The load generator (this
 script, on the other core: asyncio on uvloop, raw Engine.IO/Socket.IO over
-``websockets``) connects ``--clients`` websocket clients, each of which
+the callback-driven WebSocket client of ``_rawws``) connects ``--clients`` websocket clients, each of which
 makes ``--trips`` sequential round trips (or fewer, when ``--seconds``
 runs out): acknowledged calls whose handler returns the argument
 (``--reply ack``, the default), or events whose handler emits it back to
@@ -24,6 +24,7 @@ import json
 import sys
 import time
 
+import _rawws
 from _e2e import add_arguments, commands, compare, cpu_seconds, serving
 
 HANDLERS = {
@@ -41,62 +42,92 @@ def echo(data):
 PAYLOAD = {'user': 'ann', 'text': 'hello there', 'items': list(range(20))}
 
 
-async def client(url, trips, stop, ready, go, latencies, ends, reply,
-                 event='echo', payload=PAYLOAD):
-    """One client's round trips: ``event`` with ``payload``, answered by
-    an ack (``reply='ack'``) or by the event named ``reply``.  ``stop``: a
-    list whose one item, set when ``go`` is, ends them at that time."""
-    import websockets
-    async with websockets.connect(url, compression=None,
-                                  ping_interval=None) as ws:
-        assert (await ws.recv())[0] == '0'  # Engine.IO open
-        await ws.send('40')                 # Socket.IO connect
-        assert (await ws.recv()).startswith('40')
-        ready.release()
-        await go.wait()
-        body = json.dumps([event, payload], separators=(',', ':'))
-        back = '42' + json.dumps([reply])[:-1]  # '42["name"'
+class Trips:
+    """One client's sequential round trips, driven by its messages (no
+    coroutine per message): ``event`` with ``payload``, answered by an ack
+    (``reply='ack'``) or by the event named ``reply``, until ``trips`` are
+    made or the run's ``stop`` time passes."""
 
-        for i in range(trips):
-            if time.monotonic() >= stop[0]:
-                break
-            if reply == 'ack':
-                answer = '43' + str(i) + '['
-                sent = time.perf_counter()
-                await ws.send('42' + str(i) + body)
-            else:
-                answer = back
-                sent = time.perf_counter()
-                await ws.send('42' + body)
-            while True:
-                frame = await asyncio.wait_for(ws.recv(), 30)
-                if frame == '2':
-                    await ws.send('3')  # pong
-                elif frame.startswith(answer):
-                    break
-            latencies.append(time.perf_counter() - sent)
-        ends.append(time.monotonic())  # before the close handshake
+    def __init__(self, ws, trips, run, reply, event, payload):
+        self.ws, self.trips, self.run, self.reply = ws, trips, run, reply
+        self.body = json.dumps([event, payload], separators=(',', ':'))
+        self.back = '42' + json.dumps([reply])[:-1]  # '42["name"'
+        self.done = asyncio.get_running_loop().create_future()
+        self.i = 0
+        self.answer = None
+        self.sent = 0.0
+
+    def start(self):
+        self.ws.on_message = self.on_message
+        self.next()
+
+    def next(self):
+        if self.i >= self.trips or time.monotonic() >= self.run.stop:
+            self.run.ends.append(time.monotonic())  # before the close
+            self.done.set_result(None)
+            return
+        if self.reply == 'ack':
+            self.answer = '43' + str(self.i) + '['
+            frame = '42' + str(self.i) + self.body
+        else:
+            self.answer = self.back
+            frame = '42' + self.body
+        self.i += 1
+        self.sent = time.perf_counter()
+        self.ws.send(frame)
+
+    def on_message(self, frame):
+        if frame == '2':
+            self.ws.send('3')  # pong
+        elif self.answer is not None and frame.startswith(self.answer):
+            self.run.latencies.append(time.perf_counter() - self.sent)
+            self.answer = None
+            self.next()
+
+
+class _Run:
+    def __init__(self):
+        self.stop = 0.0
+        self.ends = []
+        self.latencies = []
+
+
+async def connected(port):
+    """A WebSocket client with its Engine.IO session and its Socket.IO
+    connection to ``/`` open."""
+    ws = await _rawws.connect(
+        port, '/socket.io/?EIO=4&transport=websocket')
+    frames = asyncio.Queue()
+    ws.on_message = frames.put_nowait
+    assert (await asyncio.wait_for(frames.get(), 30))[0] == '0'  # open
+    ws.send('40')                                      # Socket.IO connect
+    while not (frame := await asyncio.wait_for(frames.get(), 30)) \
+            .startswith('40'):
+        if frame == '2':
+            ws.send('3')
+    return ws
 
 
 async def load(port, pid, clients, trips, seconds, reply='ack',
                event='echo', payload=PAYLOAD):
-    url = f'ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket'
-    ready, go, latencies, ends = asyncio.Semaphore(0), asyncio.Event(), [], []
-    stop = [0.0]
-    tasks = [asyncio.ensure_future(client(url, trips, stop, ready, go,
-                                          latencies, ends, reply, event,
-                                          payload))
-             for _ in range(clients)]
-    for _ in range(clients):
-        await asyncio.wait_for(ready.acquire(), 30)
-    start, cpu = time.monotonic(), cpu_seconds(pid)
-    stop[0] = start + seconds
-    go.set()
-    while len(ends) < clients:
-        await asyncio.sleep(0.01)
-    elapsed, cpu = max(ends) - start, cpu_seconds(pid) - cpu
-    await asyncio.gather(*tasks)
-    latencies.sort()
+    run = _Run()
+    sockets = []
+    try:
+        for _ in range(clients):
+            sockets.append(await connected(port))
+        drivers = [Trips(ws, trips, run, reply, event, payload)
+                   for ws in sockets]
+        start, cpu = time.monotonic(), cpu_seconds(pid)
+        run.stop = start + seconds
+        for driver in drivers:
+            driver.start()
+        await asyncio.wait_for(
+            asyncio.gather(*(d.done for d in drivers)), seconds + 30)
+        elapsed, cpu = max(run.ends) - start, cpu_seconds(pid) - cpu
+    finally:
+        for ws in sockets:
+            ws.close()
+    latencies = sorted(run.latencies)
     n = len(latencies)
     if not n:
         raise RuntimeError('no round trip completed')

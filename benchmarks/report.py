@@ -193,8 +193,8 @@ def header(meta):
         f"- Node: {node['node']}, socket.io {node['socket.io']}" if node
         else '- Node: not measured',
         '- each server in turn pinned to one core, the load generator '
-        '(asyncio on uvloop, raw Engine.IO over `websockets`) to the other; '
-        'the servers alternate between rounds',
+        '(asyncio on uvloop, raw Engine.IO over `benchmarks/_rawws.py`) to '
+        'the other; the servers alternate between rounds',
     ])
 
 

@@ -35,7 +35,7 @@ def harness(tmp_path, *args):
     return subprocess.run(
         [sys.executable, str(ROOT / 'benchmarks' / 'e2e_app.py'), 'myapp',
          '--app-attr', 'web', '--socketio-attr', 'sio', '--clients', '5',
-         '--trips', '20', '--rounds', '1', *args],
+         '--trips', '200', '--rounds', '1', *args],
         capture_output=True, text=True, timeout=120, cwd=tmp_path)
 
 
