@@ -91,14 +91,17 @@ def build(async_mode):
         return data
 
     mark = contextvars.ContextVar('mark', default='fresh')
+    worker = threading.local()  # per greenlet where threading is patched
 
     @socketio.on('whereami')
     def whereami():
-        # the thread that runs the handler, and what an earlier handler
-        # left in its context
+        # the thread that runs the handler, what an earlier handler left
+        # in its context, and how many handlers its thread (or greenlet)
+        # has run
         seen = mark.get()
         mark.set('left by a handler')
-        return threading.current_thread().name, seen
+        worker.runs = getattr(worker, 'runs', 0) + 1
+        return threading.current_thread().name, seen, worker.runs
 
     @socketio.on('slow')
     def slow(tag, seconds):

@@ -44,6 +44,13 @@ READ_SIZE = 256 * 1024
 WRITE_SIZE = 256 * 1024
 
 
+def read_buffer() -> memoryview:
+    """What a driver's connections read into, one at a time (each driver
+    reads in one thread): a buffer allocated once, where a ``recv`` of
+    :data:`READ_SIZE` would map and unmap that much memory per read."""
+    return memoryview(bytearray(READ_SIZE))
+
+
 #: the connection whose drain job, in this thread or greenlet, is handing
 #: the last event of its inbox to the handler (see take_turn)
 _TURN = contextvars.ContextVar('flask_socketio_turn', default=None)
@@ -188,17 +195,19 @@ class Connection:
         with self.lock:
             if self.closed:
                 return
+            buffer = self.loop.read_buffer
             try:
-                data = self.sock.recv(READ_SIZE)
+                size = self.sock.recv_into(buffer)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
                 self._finish(f'connection lost ({exc})')
             else:
-                if not data:
+                if not size:
                     self._finish('connection closed without a close frame')
                 elif not self.core.closing:  # after a close: ignored
-                    events = self.core.receive_data(data)
+                    # the core copies what it keeps
+                    events = self.core.receive_data(buffer[:size])
                     self._out.extend(events)
                     if events and events[-1][0] == ws.EV_CLOSE:
                         self._ended = True

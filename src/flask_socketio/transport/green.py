@@ -19,6 +19,8 @@ import os
 import socket
 import time
 
+from .connection import read_buffer
+
 logger = logging.getLogger('flask_socketio')
 
 
@@ -35,7 +37,11 @@ class _GreenLoop:
         self._thread = get_ident()
         self.Lock = allocate_lock
         self._watchers = {}   # conn: [read watcher, write watcher]
+        self.read_buffer = read_buffer()
         self.workers = self
+        self._jobs = collections.deque()  # for the worker greenlets
+        self._idle = []                   # parked worker greenlets
+        self._waking = 0                  # workers resumed, not yet running
 
     @classmethod
     def current(cls):
@@ -85,12 +91,12 @@ class _GreenLoop:
         self._in_hub(self._start_timer, conn)
 
     def submit(self, job) -> None:
-        """Run ``job`` in a new greenlet."""
-        self._in_hub(self._spawn, job)
+        """Run ``job`` in a worker greenlet: an idle one, or a new one."""
+        self._in_hub(self._hand, job)
 
     @staticmethod
     def detach() -> None:
-        """Nothing: greenlets are not pooled."""
+        """Nothing: a busy worker greenlet holds nothing others wait for."""
 
     def _in_hub(self, call, *args) -> None:
         """``call(*args)`` now in the hub's thread, soon from another."""
@@ -100,6 +106,48 @@ class _GreenLoop:
             self._soon(call, *args)
 
     # -- in the hub's thread ---------------------------------------------------
+
+    #: worker greenlets kept parked for the next jobs; more end when idle
+    MAX_IDLE = 32
+
+    def _hand(self, job) -> None:
+        self._jobs.append(job)
+        if not self._waking:
+            self._wake()
+
+    def _wake(self) -> None:
+        # a parked worker is resumed where a new greenlet would cost its
+        # creation, and a Python data stack mapped and unmapped; one on
+        # its way takes every job queued by then
+        self._waking += 1
+        while self._idle:
+            worker = self._idle.pop()
+            if not worker.dead:
+                self._resume(worker)
+                return
+        self._spawn(self._work)
+
+    def _work(self) -> None:
+        me = self._current()
+        self._waking -= 1
+        while True:
+            while self._jobs:
+                job = self._jobs.popleft()
+                if self._jobs and not self._waking:
+                    self._wake()  # the rest go on should this job block
+                try:
+                    job()
+                except Exception:
+                    self._guarded(logger.exception, 'worker job failed')
+                job = None
+            if len(self._idle) >= self.MAX_IDLE:
+                return
+            self._idle.append(me)
+            self._park()  # to the hub, until _wake resumes it
+            if me in self._idle:
+                self._idle.remove(me)  # woken by something else
+            else:
+                self._waking -= 1
 
     def _apply(self, conn, mask: int) -> None:
         watchers = self._watchers.get(conn)
@@ -169,6 +217,8 @@ class GeventLoop(_GreenLoop):
         super().__init__(monkey.get_original('_thread', 'get_ident'),
                          monkey.get_original('_thread', 'allocate_lock'))
         self._spawn = gevent.spawn_raw  # no Greenlet object: none is kept
+        self._current = gevent.getcurrent
+        self._park = gevent.get_hub().switch
         self._loop = gevent.get_hub().loop
         try:
             self._epoll = monkey.get_original('select', 'epoll')
@@ -201,6 +251,9 @@ class GeventLoop(_GreenLoop):
     def _soon(self, call, *args) -> None:
         self._loop.run_callback_threadsafe(self._guarded, call, *args)
 
+    def _resume(self, worker) -> None:
+        self._loop.run_callback(worker.switch)
+
     def _watch(self, conn, bit):
         watcher = self._loop.io(conn.fd, bit)  # libev's EV_READ, EV_WRITE
         watcher.start(self._ready, conn, bit == self.WRITE)
@@ -232,7 +285,9 @@ class EventletLoop(_GreenLoop):
         super().__init__(thread.get_ident, thread.allocate_lock)
         self._os = patcher.original('os')
         self._spawn = eventlet.spawn_n
+        self._current = eventlet.getcurrent
         self._hub = eventlet.hubs.get_hub()
+        self._park = self._hub.switch
         self._calls = collections.deque()
         self._wake_r, self._wake_w = self._os.pipe()
         self._os.set_blocking(self._wake_r, False)
@@ -255,6 +310,9 @@ class EventletLoop(_GreenLoop):
             self._os.write(self._wake_w, b'.')
         except BlockingIOError:
             pass  # the hub has wake-ups enough waiting
+
+    def _resume(self, worker) -> None:
+        self._hub.schedule_call_global(0, worker.switch)
 
     def _woken(self, fd) -> None:
         # nothing may raise here: eventlet would drop this listener, and

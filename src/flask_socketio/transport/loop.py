@@ -15,6 +15,8 @@ import select
 import threading
 import time
 
+from .connection import read_buffer
+
 logger = logging.getLogger('flask_socketio')
 
 
@@ -140,6 +142,7 @@ class Loop:
         self._connections = {}
         self._deadlines = []
         self._deadline_lock = threading.Lock()
+        self.read_buffer = read_buffer()
         self.workers = Workers()
         self.thread = threading.Thread(target=self._run,
                                        name='flask-socketio-loop',
