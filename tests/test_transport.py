@@ -404,17 +404,20 @@ def test_upgrade_with_traffic_in_flight(server, clients):
     assert c.call('echo', 'after', timeout=TIMEOUT) == 'after'
 
 
+@pytest.mark.parametrize('event', ['slow', 'stall'])
 def test_slow_handlers_of_one_client_run_at_once_beside_fast_ones(server,
-                                                                 clients):
+                                                                 clients,
+                                                                 event):
     # each event of a client that blocks in its handler has a handler of
     # its own, with its own request, while that client's and another
-    # client's round trips go on
+    # client's round trips go on: whether the handler waits through the
+    # server (socketio.sleep) or not (time.sleep)
     a = clients(server.url, transports=['websocket'])
     b = clients(server.url, transports=['websocket'])
     answers = queue.Queue()
     start = time.monotonic()
     for tag in ('first', 'second'):
-        a.emit('slow', (tag, 1.5), callback=lambda *r: answers.put(r))
+        a.emit(event, (tag, 1.5), callback=lambda *r: answers.put(r))
         time.sleep(0.2)  # each read alone, its handler started meanwhile
     a_echo = a.call('echo', 'a', timeout=TIMEOUT)
     trips = [b.call('echo', i, timeout=TIMEOUT) for i in range(20)]
@@ -464,8 +467,9 @@ def test_event_handlers_reuse_idle_workers_in_fresh_contexts(server,
     assert all(seen == 'fresh' for _, seen, _ in answers), answers
     if server.mode == 'threading':
         assert workers.count <= before + 1
-        assert {name for name, _, _ in answers} == \
-            {'flask-socketio-worker'}
+        # the loop's own thread (a worker's, leading it), or another
+        assert {name for name, _, _ in answers} <= \
+            {'flask-socketio-worker'}, answers
 
 
 def test_repeated_probes_queue_nothing(local, raw):

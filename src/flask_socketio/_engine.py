@@ -59,7 +59,7 @@ from socketio import packet as sio_packet
 from . import _speedups, transport
 from .transport import handshake
 from .transport.connection import Connection, take_turn
-from .transport.loop import Loop
+from .transport.loop import Loop, hand_over
 
 logger = logging.getLogger('flask_socketio')
 
@@ -222,8 +222,14 @@ class Server(socketio.Server):
             return _EventletTask(task)
         return task
 
+    def sleep(self, seconds=0):
+        if seconds:
+            hand_over()  # a handler on the loop's thread passes it on first
+        return super().sleep(seconds)
+
     def call(self, event, data=None, to=None, sid=None, namespace=None,
              timeout=60, **kwargs):
+        hand_over()  # (the acknowledgement is read by the loop)
         target = to if to is not None else sid
         if target is not None and self._loopback:
             eio_sid = self.manager.eio_sid_from_sid(target, namespace or '/')

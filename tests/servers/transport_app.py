@@ -26,6 +26,7 @@ import contextvars  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import threading  # noqa: E402
+import time  # noqa: E402
 
 from flask import Flask, jsonify, request  # noqa: E402
 
@@ -108,6 +109,13 @@ def build(async_mode):
         # blocks this handler only: the client's other events, and other
         # clients, go on meanwhile
         socketio.sleep(seconds)
+        return [tag, request.event['args'][0], request.sid]
+
+    @socketio.on('stall')
+    def stall(tag, seconds):
+        # blocks without telling the server (time.sleep, not patched in
+        # threading mode): the loop's watchdog sees to the others
+        time.sleep(seconds)
         return [tag, request.event['args'][0], request.sid]
 
     @socketio.on('disconnect', namespace='/polite')

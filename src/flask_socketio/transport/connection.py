@@ -71,7 +71,7 @@ def take_turn() -> bool:
             return False  # more to hand over: this job goes on with them
         conn._draining = False
     _TURN.set(None)  # claimed: the drain job ends after it
-    conn.loop.workers.detach()
+    conn.loop.detach()
     return True
 
 
@@ -296,7 +296,7 @@ class Connection:
                 warnings, self._warnings = self._warnings, []
             # not here, maybe in a green hub, where a logging lock held
             # elsewhere could not be waited for
-            self.loop.workers.submit(functools.partial(self._log, warnings))
+            self.loop.submit(functools.partial(self._log, warnings))
         with self.lock:
             events, self._out = self._out, []
             if not events:
@@ -311,7 +311,7 @@ class Connection:
             self._draining = True
         if start:
             try:
-                self.loop.workers.submit(self._drain)
+                self.loop.submit(self._drain)
             except BaseException:
                 with self.lock:
                     self._draining = False

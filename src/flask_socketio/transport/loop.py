@@ -1,15 +1,23 @@
-"""The threading driver: one epoll thread for every connection of the
-process, and the worker threads that run what the connections receive.
+"""The threading driver: an epoll loop for every connection of the
+process, and the worker threads that run what the loop cannot.
 
-The loop thread only reads, feeds the protocol core, and flushes backlogs
-the sockets could not take when they were written; it never runs
-application code.  Workers are started when every one is busy and end
-after a while idle, so their number follows the handlers running at once,
+The thread leading the loop reads, feeds the protocol core, and runs what
+the reads complete (the events' handlers included) itself, one after
+another, as Node's loop does: no hand-off to another thread, no GIL
+passed back and forth.  A handler that may block for long is the
+exception: one that waits for an acknowledgement or sleeps through the
+server (``call()``, ``socketio.sleep()``) hands the loop to another thread
+first (:func:`hand_over`), and a watchdog hands it over from any job that
+has run for :attr:`Loop.RESCUE_AFTER` seconds, so the other connections
+go on while it runs.  The thread it leaves then ends its job and goes
+back to the pool.  Workers are started when every one is busy and end
+after a while idle, so their number follows the handlers blocking at once,
 not the clients connected.
 """
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import select
 import threading
@@ -116,6 +124,18 @@ class Workers:
                     self.count += 1
 
 
+class _Leader:
+    """One thread's lead of the loop: what it runs after each read, and
+    since when it has been running one (0.0: it is not)."""
+
+    __slots__ = ('ident', 'jobs', 'busy_since')
+
+    def __init__(self):
+        self.ident = None
+        self.jobs = collections.deque()
+        self.busy_since = 0.0
+
+
 class Loop:
     """The epoll loop.  Connections call :meth:`add`, :meth:`modify` and
     :meth:`discard` under their own lock; epoll takes them from any
@@ -124,6 +144,9 @@ class Loop:
     READ = select.EPOLLIN if hasattr(select, 'EPOLLIN') else 1
     WRITE = select.EPOLLOUT if hasattr(select, 'EPOLLOUT') else 4
     TICK = 0.25  # seconds between checks of closing connections' deadlines
+    #: seconds a job may run on the loop's thread before another thread
+    #: takes the loop over
+    RESCUE_AFTER = 0.01
     Lock = threading.Lock  # what a connection's lock is
 
     _instance = None
@@ -144,10 +167,12 @@ class Loop:
         self._deadline_lock = threading.Lock()
         self.read_buffer = read_buffer()
         self.workers = Workers()
-        self.thread = threading.Thread(target=self._run,
-                                       name='flask-socketio-loop',
-                                       daemon=True)
-        self.thread.start()
+        self._lead_lock = threading.Lock()
+        self._leader = _Leader()
+        self._busy = threading.Event()  # the watchdog watches while set
+        self.workers.run_now(functools.partial(self._run, self._leader))
+        threading.Thread(target=self._watch_leader,
+                         name='flask-socketio-watchdog', daemon=True).start()
 
     def __len__(self):
         return len(self._connections)
@@ -180,9 +205,36 @@ class Loop:
         with self._deadline_lock:
             self._deadlines.append(conn)
 
-    def _run(self) -> None:
+    def submit(self, job) -> None:
+        """Run ``job`` soon: on the loop's thread, after what it is doing,
+        when the loop's thread asks between jobs; on a worker otherwise."""
+        leader = self._leader
+        if leader.ident == threading.get_ident() and not leader.busy_since:
+            leader.jobs.append(job)
+        else:
+            self.workers.submit(job)
+
+    def detach(self) -> None:
+        """The calling job goes on with an app's handler: on a worker, see
+        ``Workers.detach``; on the loop's thread, the watchdog sees to
+        it."""
+        if self._leader.ident != threading.get_ident():
+            self.workers.detach()
+
+    def hand_over(self) -> None:
+        """The calling job is about to wait: if it runs on the loop's
+        thread, another thread takes the loop over now."""
+        leader = self._leader
+        if leader.ident == threading.get_ident() and leader.busy_since:
+            self._promote(leader)
+
+    # -- the loop's thread -----------------------------------------------------
+
+    def _run(self, leader: _Leader) -> None:
+        leader.ident = threading.get_ident()
+        self.workers.detach()  # as long as it leads: not a worker's job
         hangup = select.EPOLLHUP | select.EPOLLERR
-        while True:
+        while self._leader is leader:
             try:
                 ready = self._epoll.poll(self.TICK)
             except InterruptedError:
@@ -199,9 +251,58 @@ class Loop:
                 except Exception:
                     logger.exception('connection %d failed in the loop', fd)
                     self._guarded(conn.fail, 'internal error')
+                if leader.jobs and not self._run_jobs(leader):
+                    return  # what is left of ``ready``: the next leader's
             if self._deadlines:
                 self._guarded(self._check_deadlines)
+                if leader.jobs and not self._run_jobs(leader):
+                    return
             self._guarded(self.workers.unstick)
+
+    def _run_jobs(self, leader: _Leader) -> bool:
+        """Run what the last read completed; False if the loop was handed
+        over meanwhile (what is left then goes to workers)."""
+        while leader.jobs:
+            job = leader.jobs.popleft()
+            leader.busy_since = time.monotonic()
+            if not self._busy.is_set():
+                self._busy.set()
+            try:
+                job()
+            except BaseException:
+                logger.exception('worker job failed')
+            finally:
+                leader.busy_since = 0.0
+            job = None
+            if self._leader is not leader:
+                while leader.jobs:
+                    self.workers.submit(leader.jobs.popleft())
+                return False
+        return True
+
+    def _promote(self, leader: _Leader) -> None:
+        """Another thread leads the loop from now on (``leader``'s ends
+        when its job does)."""
+        with self._lead_lock:
+            if self._leader is not leader:
+                return
+            self._leader = _Leader()
+            self.workers.run_now(functools.partial(self._run, self._leader))
+
+    def _watch_leader(self) -> None:
+        while True:
+            self._busy.wait()
+            time.sleep(self.RESCUE_AFTER / 2)
+            leader = self._leader
+            since = leader.busy_since
+            if since and time.monotonic() - since >= self.RESCUE_AFTER:
+                self._guarded(self._promote, leader)
+            elif not since:
+                # asleep until the next job: it sets _busy again (checked
+                # after clearing, should one have started in between)
+                self._busy.clear()
+                if self._leader.busy_since:
+                    self._busy.set()
 
     @staticmethod
     def _guarded(call, *args) -> None:
@@ -225,3 +326,11 @@ class Loop:
         for conn in due:
             if not conn.closed:
                 conn.fail('close timed out')
+
+
+def hand_over() -> None:
+    """Before a wait in an app's handler (``call()``, ``sleep()``): the
+    loop's thread, if that is where it runs, passes the loop on."""
+    loop = Loop._instance
+    if loop is not None:
+        loop.hand_over()
