@@ -77,7 +77,9 @@ class Workers:
         may block for long (see ``connection.take_turn``): the worker stops
         counting toward ``SOFT_MAX`` until the job ends, and a job waiting
         gets a worker now, as it would if the handler had one of its
-        own."""
+        own.  Once per job."""
+        if getattr(self._detached, 'now', False):
+            return
         with self._cond:
             self.count -= 1
             self._detached.now = True
