@@ -1415,6 +1415,36 @@ def test_handler_runs_in_one_request_context_with_teardown():
     assert calls == ['handler', 'teardown_request', 'teardown_appcontext'] * 2
 
 
+def test_teardown_with_nothing_per_request_and_hooks_that_come_later():
+    # with nothing to tear down per request the pop skips Flask's
+    # do_teardown_request; an app context's teardown still runs, and a
+    # receiver of request_tearing_down connected later is called
+    app, sio = make()
+    calls = []
+    app.teardown_appcontext(lambda exc: calls.append('teardown_appcontext'))
+
+    @sio.on('ev')
+    def ev():
+        flask.g.mine = len(calls)
+        calls.append('handler')
+
+    def tearing_down(sender, exc=None, **kwargs):
+        calls.append(('request_tearing_down', exc))
+
+    client = sio.test_client(app)
+    client.emit('ev')
+    flask.request_tearing_down.connect(tearing_down, app)
+    try:
+        client.emit('ev')
+    finally:
+        flask.request_tearing_down.disconnect(tearing_down, app)
+    client.emit('ev')
+    assert calls == ['handler', 'teardown_appcontext',
+                     'handler', ('request_tearing_down', None),
+                     'teardown_appcontext',
+                     'handler', 'teardown_appcontext']
+
+
 def test_request_url_match_is_the_connections_in_every_event():
     from werkzeug.routing import BaseConverter
     app, sio = make()

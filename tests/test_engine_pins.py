@@ -157,6 +157,17 @@ def test_engineio_seams_of_the_session_class():
     assert sock.last_ping and hasattr(sock.queue, 'task_done')
 
 
+def test_flask_request_context_pop_is_one_event_context_follows():
+    # EventContext.pop repeats the steps of Flask's RequestContext.pop
+    # (all but a do_teardown_request with nothing to run) for the releases
+    # whose pop it knows, and leaves any other to Flask: a Flask whose pop
+    # changed is found here, to be read and added to KNOWN_POPS
+    from flask.ctx import RequestContext
+    from flask_socketio import sessions
+    assert sessions._digest(RequestContext.pop) in sessions.KNOWN_POPS
+    assert sessions._QUIET_POP
+
+
 def test_flask_request_context_fields_are_templatable():
     # sessions.ContextTemplate copies a handler context's fields from one
     # Flask built; on a Flask whose contexts hold a field of a kind it

@@ -10,10 +10,17 @@ it between HTTP routes and Socket.IO events.
 """
 from __future__ import annotations
 
+import hashlib
+import inspect
+import sys
+import textwrap
+
 import flask
 import werkzeug.wrappers
 from flask.ctx import RequestContext
+from flask.globals import _cv_request
 from flask.sessions import SessionMixin
+from flask.signals import request_tearing_down
 
 #: key of the managed session in the connection's environ (applications'
 #: tests written for Flask-SocketIO look it up there)
@@ -28,11 +35,47 @@ class ManagedSession(dict, SessionMixin):
 MATCHED = 'flask_socketio.matched'
 
 
+def _digest(function) -> str:
+    """A digest of a function's source, its blank lines and comments
+    left out ('' when the source cannot be read)."""
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        return ''
+    lines = [line.strip() for line in source.splitlines()
+             if line.strip() and not line.strip().startswith('#')]
+    return hashlib.sha256('\n'.join(lines).encode()).hexdigest()[:16]
+
+
+#: the ``RequestContext.pop`` of the Flask releases whose steps
+#: ``EventContext.pop`` follows (2.3 to 3.1.3); under any other it is not
+#: used
+KNOWN_POPS = frozenset({'7e25b3ead19cde23'})
+#: Flask's own teardown, unless something (an APM's instrumentation)
+#: wrapped it before this module was imported: then always called
+_TEARDOWN = flask.Flask.do_teardown_request
+_QUIET_POP = _digest(RequestContext.pop) in KNOWN_POPS and \
+    _TEARDOWN.__module__ == 'flask.app' and \
+    not hasattr(_TEARDOWN, '__wrapped__')
+_UNSET = object()
+
+
+def _nothing_to_tear_down(app) -> bool:
+    """Whether ``app.do_teardown_request`` would run nothing: Flask's own
+    (not overridden, not wrapped since), no ``teardown_request`` function
+    (the app's or a blueprint's), nothing connected to
+    ``request_tearing_down``."""
+    return type(app).do_teardown_request is _TEARDOWN \
+        and not request_tearing_down.receivers \
+        and not any(app.teardown_request_funcs.values())
+
+
 class EventContext(RequestContext):
     """A handler's request context: a connection's URL is matched against
     the app's routes once, at its first event, not at every one (Flask's
     own hook for it, ``match_request``); each event gets its own copy of
-    ``view_args``."""
+    ``view_args``; and when the app has nothing to tear down per request,
+    the pop does not call Flask's teardown to find that out again."""
 
     def match_request(self) -> None:
         request = self.request
@@ -50,6 +93,31 @@ class EventContext(RequestContext):
         request.view_args = None if view_args is None else dict(view_args)
         if routing_exception is not None:
             request.routing_exception = routing_exception
+
+
+    def pop(self, exc=_UNSET) -> None:
+        if not _QUIET_POP or len(self._cv_tokens) != 1 or \
+                not _nothing_to_tear_down(self.app):
+            super().pop() if exc is _UNSET else super().pop(exc)
+            return
+        # the steps of Flask's pop (of the releases in KNOWN_POPS) but
+        # do_teardown_request, which would run nothing
+        if exc is _UNSET:
+            exc = sys.exc_info()[1]
+        try:
+            close = getattr(self.request, 'close', None)
+            if close is not None:
+                close()
+        finally:
+            popped = _cv_request.get()
+            token, app_ctx = self._cv_tokens.pop()
+            _cv_request.reset(token)
+            popped.request.environ['werkzeug.request'] = None
+            if app_ctx is not None:
+                app_ctx.pop(exc)
+            if popped is not self:
+                raise AssertionError(f'Popped wrong request context. '
+                                     f'({popped!r} instead of {self!r})')
 
 
 class _FirstEventContext(EventContext):
