@@ -155,6 +155,10 @@ def test_engineio_seams_of_the_session_class():
     for flag in ('connected', 'upgrading', 'upgraded', 'closing', 'closed'):
         assert getattr(sock, flag) is False, flag
     assert sock.last_ping and hasattr(sock.queue, 'task_done')
+    # _Session.ws_event calls the 'message' handler python-socketio
+    # registers, from python-engineio's handlers dict
+    sio = socketio.Server(async_mode='threading')
+    assert sio.eio.handlers['message'] == sio._handle_eio_message
 
 
 def test_flask_request_context_pop_is_one_event_context_follows():

@@ -250,8 +250,14 @@ class Server(socketio.Server):
             # unknown.  The manager sends it once it counts it.
             self.manager.hold_reply(eio_sid, pkt)
             return
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is None or sock.closed:
+            sock = None  # python-engineio's send_packet says why
         for frame in _frames(pkt):
-            self.eio.send_packet(eio_sid, frame)
+            if sock is None:
+                self.eio.send_packet(eio_sid, frame)
+            else:
+                sock.send(frame)
 
     def _send_eio_packet(self, eio_sid, eio_pkt):
         # Reached only from a client manager given as client_manager=
@@ -775,8 +781,14 @@ class _Session(engineio.socket.Socket):
                 self.server.logger.info(
                     '%s: Received packet MESSAGE data %s', self.sid,
                     value if isinstance(value, str) else '<binary>')
-            self.server._trigger_event('message', self.sid, value,
-                                       run_async=False)
+            # python-socketio's handler, called as python-engineio's
+            # _trigger_event would, without its closure per message
+            handler = self.server.handlers.get('message')
+            if handler is not None:
+                try:
+                    handler(self.sid, value)
+                except Exception:
+                    self.server.logger.exception('message handler error')
         elif kind == wsm.EV_PONG:
             self.schedule_ping()
         elif kind == wsm.EV_PROBE:
