@@ -431,6 +431,54 @@ def test_slow_handlers_of_one_client_run_at_once_beside_fast_ones(server,
     assert both < 2.7, both  # side by side, not one after the other
 
 
+def test_a_flood_of_slow_events_runs_a_bounded_number_of_handlers(server,
+                                                                 clients):
+    # one client's 40 events, whose handlers each block 0.3 s, run at most
+    # max_client_handlers at a time (the rest wait, its pongs do not: the
+    # ping timeout is 1 s), while another client's round trips stay fast
+    most = transport_app.MAX_HANDLERS
+    a = clients(server.url, transports=['websocket'])
+    b = clients(server.url, transports=['websocket'])
+    answers = queue.Queue()
+    start = time.monotonic()
+    for _ in range(40):
+        a.emit('hold', 0.3, callback=answers.put)
+    trips = [b.call('echo', i, timeout=TIMEOUT) for i in range(20)]
+    fast = time.monotonic() - start
+    got = [answers.get(timeout=TIMEOUT) for _ in range(40)]
+    held = time.monotonic() - start
+    assert trips == list(range(20)) and got == ['held'] * 40
+    assert fast < 1.0, fast
+    assert server.state()['most_handlers'] == most
+    assert held >= 40 / most * 0.3 * 0.9, held  # they did wait their turn
+    assert a.eio.sid in server.state()['sessions']  # not dropped
+
+
+def test_acknowledgements_overtake_the_events_held_behind_handlers(server,
+                                                                  clients):
+    # more events than max_client_handlers, whose handlers each wait for
+    # the client's acknowledgement of a call(): the acknowledgements go
+    # before the held events, or those handlers would wait out their 3 s
+    a = clients(server.url, connect=False)
+    a.on('question', lambda n: n * 2)
+    a.connect(server.url, transports=['websocket'], wait_timeout=TIMEOUT)
+    answers = queue.Queue()
+    count = transport_app.MAX_HANDLERS + 4
+    start = time.monotonic()
+    for i in range(count):
+        a.emit('ask_back', i, callback=answers.put)
+    got = sorted(answers.get(timeout=TIMEOUT) for _ in range(count))
+    assert got == [i * 2 for i in range(count)]
+    assert time.monotonic() - start < 2.5
+
+
+@pytest.mark.parametrize('value', [0, -1, 2.5, True, None])
+def test_max_client_handlers_must_be_a_positive_integer(value):
+    with pytest.raises(ValueError, match='max_client_handlers'):
+        SocketIO(Flask(__name__), async_mode='threading',
+                 max_client_handlers=value)
+
+
 def test_a_worker_detached_for_a_handler_leaves_its_place_to_waiting_jobs():
     # a drain job that goes on with a handler (take_turn) may block for
     # long: jobs queued behind it at the soft maximum get a worker now

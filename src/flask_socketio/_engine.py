@@ -212,6 +212,10 @@ class Server(socketio.Server):
             # async_handlers, which keeps no handle of it): where the
             # transport hands it over, when nothing waits behind it, or
             # in a job of its own; in a context of its own either way
+            conn = getattr(self.eio.sockets.get(args[2]), '_ws', None)
+            if conn is not None:  # counted against max_client_handlers
+                conn.job_started()
+                target = functools.partial(_then, conn.job_ended, target)
             if take_turn():
                 contextvars.Context().run(target, *args, **kwargs)
             else:
@@ -369,6 +373,14 @@ def _frames(pkt) -> list:
     return [_speedups.EioPacket(eio_packet.MESSAGE, encoded)]
 
 
+def _then(after, target, *args, **kwargs):
+    """``target(*args, **kwargs)``, then ``after()`` however it ends."""
+    try:
+        return target(*args, **kwargs)
+    finally:
+        after()
+
+
 #: what python-socketio starts a task for, per event (see
 #: Server.start_background_task)
 _HANDLE_EVENT_INTERNAL = Server._handle_event_internal
@@ -502,9 +514,16 @@ class _EngineIOServer(engineio.Server):
     """
 
     def __init__(self, *args, max_backlog_size=transport.DEFAULT_MAX_BACKLOG,
+                 max_client_handlers=transport.DEFAULT_MAX_CLIENT_HANDLERS,
                  **kwargs):
+        if not isinstance(max_client_handlers, int) or \
+                isinstance(max_client_handlers, bool) or \
+                max_client_handlers < 1:
+            raise ValueError('max_client_handlers must be a positive '
+                             f'integer, not {max_client_handlers!r}')
         super().__init__(*args, **kwargs)
         self.max_backlog_size = max_backlog_size
+        self.max_client_handlers = max_client_handlers
         self.native = transport.native_wanted(self.async_mode)
         #: where the transport says who was disconnected and why: the
         #: Socket.IO server's logger, set by it (see Server)
@@ -733,7 +752,8 @@ class _Session(engineio.socket.Socket):
             conn = Connection(ours, self, loop,
                               self.server.max_http_buffer_size,
                               self.server.max_backlog_size,
-                              self.server.app_logger)
+                              self.server.app_logger,
+                              self.server.max_client_handlers)
             if self.connected:  # an upgrade from polling: probe first
                 self.upgrading = True
                 self._probing = conn
@@ -770,6 +790,23 @@ class _Session(engineio.socket.Socket):
             self.queue.task_done()
             if pkt is not None and pkt.packet_type != eio_packet.NOOP:
                 packets.append(pkt)
+
+    @staticmethod
+    def starts_job(kind, value) -> bool:
+        """Whether the WebSocket event may start a handler: a Socket.IO
+        EVENT or BINARY_EVENT."""
+        return kind == _speedups.websocket.EV_MESSAGE and \
+            isinstance(value, str) and value[:1] in ('2', '5')
+
+    @staticmethod
+    def overtakes(kind, value) -> bool:
+        """Whether the WebSocket event may be handled before the events
+        held for a handler to end: a pong (which a ping timeout waits
+        for), a Socket.IO ACK (which a held handler's call() may)."""
+        wsm = _speedups.websocket
+        return kind == wsm.EV_PONG or (
+            kind == wsm.EV_MESSAGE and isinstance(value, str) and
+            value[:1] == '3')
 
     def ws_event(self, kind, value):
         """One event of the WebSocket, in order, on a worker thread."""

@@ -34,6 +34,7 @@ from flask_socketio import SocketIO, emit  # noqa: E402
 
 MAX_SIZE = 100_000
 BACKLOG = 256 * 1024
+MAX_HANDLERS = 8
 
 
 class Lines(logging.Handler):
@@ -69,6 +70,7 @@ def build(async_mode):
     socketio = SocketIO(app, async_mode=async_mode, logger=log,
                         max_http_buffer_size=MAX_SIZE,
                         max_backlog_size=BACKLOG,
+                        max_client_handlers=MAX_HANDLERS,
                         ping_interval=0.5, ping_timeout=1)
     reasons = []
 
@@ -81,6 +83,7 @@ def build(async_mode):
         return jsonify(native=eio.native, reasons=reasons,
                        sessions=list(eio.sockets), log=lines.lines,
                        threads=len(os.listdir('/proc/self/task')),
+                       most_handlers=running['most'],
                        connections=len(loop) if loop is not None else 0)
 
     @socketio.on('disconnect')
@@ -110,6 +113,27 @@ def build(async_mode):
         # clients, go on meanwhile
         socketio.sleep(seconds)
         return [tag, request.event['args'][0], request.sid]
+
+    running = {'now': 0, 'most': 0}
+    count_lock = threading.Lock()
+
+    @socketio.on('hold')
+    def hold(seconds):
+        # how many of these run at once (max_client_handlers bounds it)
+        with count_lock:
+            running['now'] += 1
+            running['most'] = max(running['most'], running['now'])
+        try:
+            socketio.sleep(seconds)
+        finally:
+            with count_lock:
+                running['now'] -= 1
+        return 'held'
+
+    @socketio.on('ask_back')
+    def ask_back(n):
+        # a handler that waits for the client's acknowledgement
+        return socketio.call('question', n, to=request.sid, timeout=3)
 
     @socketio.on('stall')
     def stall(tag, seconds):

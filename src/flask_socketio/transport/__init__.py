@@ -37,6 +37,10 @@ CHOICES = ('native', 'engine')
 #: bytes that may wait unsent for one client before it is disconnected
 DEFAULT_MAX_BACKLOG = 8 * 1024 * 1024
 
+#: handlers of one client's events that may run at once; its further
+#: events wait for one to end
+DEFAULT_MAX_CLIENT_HANDLERS = 64
+
 
 def native_wanted(async_mode: str) -> bool:
     """Whether a server in ``async_mode`` should serve its WebSockets on

@@ -88,11 +88,15 @@ class Connection:
     ``handler.ws_event(kind, value)`` gets the core's events (the
     ``EV_`` names of ``_speedups.websocket``) in order; the last is always
     ``EV_CLOSE`` with ``(code, reason)``, however the connection ended.
+    An event for which ``handler.starts_job(kind, value)`` is true waits
+    while ``max_jobs`` jobs its events started (:meth:`job_started`,
+    :meth:`job_ended`) run; the events behind it wait with it, but those
+    for which ``handler.overtakes(kind, value)`` is true.
     """
 
     def __init__(self, sock: socket.socket, handler, loop,
                  max_message_size: int, max_backlog: int,
-                 log: logging.Logger = logger):
+                 log: logging.Logger = logger, max_jobs: int = 0):
         sock.setblocking(False)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -118,6 +122,9 @@ class Connection:
         self._inbox_cost = 0
         self._draining = False
         self._pause_at = max_message_size + 1024 * 1024
+        self.max_jobs = max_jobs    # 0: no bound
+        self._jobs = 0              # jobs started by its events, running
+        self._held = False          # an event waits for a job to end
 
     # -- any thread ----------------------------------------------------------
     #
@@ -177,6 +184,22 @@ class Connection:
             self._closing()
             self._flush()
         self._post()
+
+    def job_started(self) -> None:
+        """A job (an app's handler) started for one of its events."""
+        with self.lock:
+            self._jobs += 1
+
+    def job_ended(self) -> None:
+        """That job ended: an event held for it goes on."""
+        with self.lock:
+            self._jobs -= 1
+            start = self._held and not self._draining
+            if start:
+                self._held = False
+                self._draining = True
+        if start:
+            self.loop.submit(self._drain)
 
     def abort(self) -> None:
         """Drop the connection now, unsent bytes with it."""
@@ -317,6 +340,16 @@ class Connection:
                     self._draining = False
                 raise
 
+    def _overtaking(self):
+        """The first event that may go before those held for a job to end
+        (``handler.overtakes``: a pong, an acknowledgement a held job may
+        wait for), taken out of the inbox; or None."""
+        for i, (kind, value) in enumerate(self._inbox):
+            if self.handler.overtakes(kind, value):
+                del self._inbox[i]
+                return kind, value
+        return None
+
     def _log(self, warnings) -> None:
         for line in warnings:
             self.log.warning(*line)
@@ -327,7 +360,17 @@ class Connection:
                 if not self._inbox:
                     self._draining = False
                     return
-                kind, value = self._inbox.popleft()
+                event = self._inbox[0]
+                if self.max_jobs and self._jobs >= self.max_jobs and \
+                        self.handler.starts_job(*event):
+                    event = self._overtaking()
+                    if event is None:
+                        self._held = True  # job_ended drains again
+                        self._draining = False
+                        return
+                else:
+                    self._inbox.popleft()
+                kind, value = event
                 self._inbox_cost -= _cost(value)
                 if self._paused and self._inbox_cost <= self._pause_at // 2:
                     self._paused = False
