@@ -161,6 +161,18 @@ def test_engineio_seams_of_the_session_class():
     assert sio.eio.handlers['message'] == sio._handle_eio_message
 
 
+def test_flask_context_variables():
+    # context.py reads the app and request contexts from Flask's context
+    # variables, as flask.current_app and flask.request do
+    import flask
+    from flask.globals import _cv_app, _cv_request
+    app = flask.Flask('pins')
+    with app.test_request_context('/'):
+        assert _cv_app.get().app is flask.current_app._get_current_object()
+        assert _cv_request.get().request is flask.request._get_current_object()
+    assert _cv_app.get(None) is None and _cv_request.get(None) is None
+
+
 def test_flask_request_context_pop_is_one_event_context_follows():
     # EventContext.pop repeats the steps of Flask's RequestContext.pop
     # (all but a do_teardown_request with nothing to run) for the releases

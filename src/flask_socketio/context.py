@@ -3,10 +3,21 @@ server from the event being handled."""
 from __future__ import annotations
 
 import flask
+from flask.globals import _cv_app, _cv_request
 
 
 def _socketio():
-    return flask.current_app.extensions['socketio']
+    ctx = _cv_app.get(None)  # what flask.current_app reads, without a proxy
+    if ctx is None:
+        return flask.current_app.extensions['socketio']  # Flask's error
+    return ctx.app.extensions['socketio']
+
+
+def _request():
+    ctx = _cv_request.get(None)  # what flask.request reads, likewise
+    if ctx is None:
+        return flask.request._get_current_object()  # Flask's error
+    return ctx.request
 
 
 class _EventNamespace:
@@ -23,7 +34,7 @@ EVENT_NAMESPACE = _EventNamespace()
 
 def _namespace(namespace):
     if namespace is EVENT_NAMESPACE:
-        return flask.request.namespace
+        return _request().namespace
     return namespace
 
 
@@ -31,7 +42,7 @@ def _target(to, room, broadcast):
     """Without ``to``/``room``/``broadcast`` a reply goes to the sender."""
     to = to if to is not None else room
     if to is None and not broadcast:
-        return flask.request.sid
+        return _request().sid
     return to
 
 
