@@ -1445,6 +1445,28 @@ def test_teardown_with_nothing_per_request_and_hooks_that_come_later():
                      'handler', 'teardown_appcontext']
 
 
+def test_a_request_class_with_its_own_close_is_closed_per_event():
+    # the pop skips werkzeug's Request.close when no form was parsed (it
+    # would close nothing), never a close of the app's own
+    app, sio = make()
+    closed = []
+
+    class Request(flask.Request):
+        def close(self):
+            closed.append(self.event['args'])
+            super().close()
+    app.request_class = Request
+
+    @sio.on('ev')
+    def ev(n):
+        return n
+
+    client = sio.test_client(app)
+    client.emit('ev', 1)
+    client.emit('ev', 2)
+    assert closed[-2:] == [(1,), (2,)]
+
+
 def test_request_url_match_is_the_connections_in_every_event():
     from werkzeug.routing import BaseConverter
     app, sio = make()

@@ -396,6 +396,47 @@ def test_binary_broadcast_reaches_websocket_and_polling_clients(clients,
         live.stop()
 
 
+def test_app_context_signals_connected_later_are_sent(clients):
+    # over a real connection each event pushes an app context of its own;
+    # with nothing to tear down it is popped without Flask's teardown, yet
+    # receivers connected later are called
+    import flask
+    app = Flask(__name__)
+    socketio = SocketIO(app, async_mode='threading')
+    calls = []
+
+    @socketio.on('ev')
+    def ev(parse):
+        calls.append(('handler', request.files.to_dict() if parse else None))
+
+    def tearing_down(sender, exc=None, **kwargs):
+        calls.append('appcontext_tearing_down')
+
+    def popped(sender, **kwargs):
+        calls.append('appcontext_popped')
+
+    live = LiveServer(socketio, app).start()
+    try:
+        client = clients(live.url, transports=['websocket'])
+        client.call('ev', False, timeout=TIMEOUT)
+        for signal, receiver in ((flask.appcontext_tearing_down,
+                                  tearing_down),
+                                 (flask.appcontext_popped, popped)):
+            signal.connect(receiver)  # any sender: disconnect drops it
+            try:
+                client.call('ev', False, timeout=TIMEOUT)
+            finally:
+                signal.disconnect(receiver)
+        client.call('ev', True, timeout=TIMEOUT)
+        assert calls == [('handler', None),
+                         ('handler', None), 'appcontext_tearing_down',
+                         ('handler', None), 'appcontext_popped',
+                         ('handler', {})]
+    finally:
+        clients.close_all()
+        live.stop()
+
+
 def test_emit_from_http_route_reaches_all_clients(server, clients):
     a = clients(server.url, transports=['websocket'], events=['notice'])
     b = clients(server.url, transports=['polling'], events=['notice'])

@@ -17,10 +17,11 @@ import textwrap
 
 import flask
 import werkzeug.wrappers
-from flask.ctx import RequestContext
-from flask.globals import _cv_request
+from flask.ctx import AppContext, RequestContext
+from flask.globals import _cv_app, _cv_request
 from flask.sessions import SessionMixin
-from flask.signals import request_tearing_down
+from flask.signals import (appcontext_popped, appcontext_tearing_down,
+                           request_tearing_down)
 
 #: key of the managed session in the connection's environ (applications'
 #: tests written for Flask-SocketIO look it up there)
@@ -47,16 +48,29 @@ def _digest(function) -> str:
     return hashlib.sha256('\n'.join(lines).encode()).hexdigest()[:16]
 
 
-#: the ``RequestContext.pop`` of the Flask releases whose steps
-#: ``EventContext.pop`` follows (2.3 to 3.1.3); under any other it is not
-#: used
-KNOWN_POPS = frozenset({'7e25b3ead19cde23'})
-#: Flask's own teardown, unless something (an APM's instrumentation)
-#: wrapped it before this module was imported: then always called
+#: the ``RequestContext.pop``, ``AppContext.pop`` and werkzeug
+#: ``Request.close`` whose steps ``EventContext.pop`` follows (Flask 2.3 to
+#: 3.1.3, werkzeug 3.1); under any other it leaves the step to them
+KNOWN = frozenset({'7e25b3ead19cde23', '5559e842d1d42e61',
+                   '78d06fc063c76ef7'})
+
+
+def _plain(function) -> bool:
+    """Whether ``function`` is its library's own, not wrapped (by an APM's
+    instrumentation, say) before this module was imported."""
+    return not hasattr(function, '__wrapped__') and \
+        function.__module__.split('.')[0] in ('flask', 'werkzeug')
+
+
+#: Flask's and werkzeug's own, as this module found them
 _TEARDOWN = flask.Flask.do_teardown_request
-_QUIET_POP = _digest(RequestContext.pop) in KNOWN_POPS and \
-    _TEARDOWN.__module__ == 'flask.app' and \
-    not hasattr(_TEARDOWN, '__wrapped__')
+_APP_TEARDOWN = flask.Flask.do_teardown_appcontext
+_CLOSE = werkzeug.wrappers.Request.close
+_QUIET_POP = _digest(RequestContext.pop) in KNOWN and \
+    _plain(_TEARDOWN)
+_QUIET_APP_POP = _digest(AppContext.pop) in KNOWN and \
+    _plain(_APP_TEARDOWN)
+_QUIET_CLOSE = _digest(_CLOSE) in KNOWN and _plain(_CLOSE)
 _UNSET = object()
 
 
@@ -68,6 +82,36 @@ def _nothing_to_tear_down(app) -> bool:
     return type(app).do_teardown_request is _TEARDOWN \
         and not request_tearing_down.receivers \
         and not any(app.teardown_request_funcs.values())
+
+
+def _pop_app_context(app_ctx, exc) -> None:
+    """``app_ctx.pop(exc)``, without the teardown and the signal when
+    they would run nothing (no ``teardown_appcontext`` function, nothing
+    connected to ``appcontext_tearing_down`` or ``appcontext_popped``)."""
+    app = app_ctx.app
+    if not _QUIET_APP_POP or type(app_ctx) is not AppContext or \
+            len(app_ctx._cv_tokens) != 1 or \
+            type(app).do_teardown_appcontext is not _APP_TEARDOWN or \
+            app.teardown_appcontext_funcs or \
+            appcontext_tearing_down.receivers or appcontext_popped.receivers:
+        app_ctx.pop(exc)
+        return
+    popped = _cv_app.get()
+    _cv_app.reset(app_ctx._cv_tokens.pop())
+    if popped is not app_ctx:
+        raise AssertionError(f'Popped wrong app context. ({popped!r} '
+                             f'instead of {app_ctx!r})')
+
+
+def _close(request) -> None:
+    """``request.close()``, which has nothing to close when no form was
+    parsed."""
+    if _QUIET_CLOSE and type(request).close is _CLOSE and \
+            'files' not in request.__dict__:
+        return
+    close = getattr(request, 'close', None)
+    if close is not None:
+        close()
 
 
 class EventContext(RequestContext):
@@ -100,21 +144,19 @@ class EventContext(RequestContext):
                 not _nothing_to_tear_down(self.app):
             super().pop() if exc is _UNSET else super().pop(exc)
             return
-        # the steps of Flask's pop (of the releases in KNOWN_POPS) but
+        # the steps of Flask's pop (of the releases in KNOWN) but
         # do_teardown_request, which would run nothing
         if exc is _UNSET:
             exc = sys.exc_info()[1]
         try:
-            close = getattr(self.request, 'close', None)
-            if close is not None:
-                close()
+            _close(self.request)
         finally:
             popped = _cv_request.get()
             token, app_ctx = self._cv_tokens.pop()
             _cv_request.reset(token)
             popped.request.environ['werkzeug.request'] = None
             if app_ctx is not None:
-                app_ctx.pop(exc)
+                _pop_app_context(app_ctx, exc)
             if popped is not self:
                 raise AssertionError(f'Popped wrong request context. '
                                      f'({popped!r} instead of {self!r})')
