@@ -809,7 +809,8 @@ class _Session(engineio.socket.Socket):
             value[:1] == '3')
 
     def ws_event(self, kind, value):
-        """One event of the WebSocket, in order, on a worker thread."""
+        """One event of the WebSocket, in order, in the connection's drain
+        job (on the loop's thread, a worker thread or a greenlet)."""
         wsm = _speedups.websocket
         if kind == wsm.EV_MESSAGE:
             if self.server.admin is not None:
