@@ -60,3 +60,16 @@ def test_two_builds_side_by_side_and_the_failing_ratio(tmp_path):
     assert run.returncode == 1, run.stdout + run.stderr
     assert 'FELL branch / main: throughput' in run.stdout
     assert 'FELL branch / main: CPU per round trip' in run.stdout
+
+
+@pytest.mark.parametrize('reply', ['ack', 'emit'])
+def test_the_dispatch_tool_feeds_a_session_and_counts_its_replies(reply):
+    # benchmarks/dispatch.py reaches into the transport's internals: it
+    # must still run, and see a reply written per event
+    run = subprocess.run(
+        [sys.executable, str(ROOT / 'benchmarks' / 'dispatch.py'),
+         '--reply', reply, '--events', '300', '--warm', '10'],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.startswith(f'{reply}: ') and 'µs per event' in \
+        run.stdout
