@@ -49,8 +49,9 @@ def _digest(function) -> str:
 
 
 #: the ``RequestContext.pop``, ``AppContext.pop`` and werkzeug
-#: ``Request.close`` whose steps ``EventContext.pop`` follows (Flask 2.3 to
-#: 3.1.3, werkzeug 3.1); under any other it leaves the step to them
+#: ``Request.close`` whose steps ``EventContext.pop`` follows (the same in
+#: Flask 2.3.3 to 3.1.3; werkzeug 3.1.9); under any other it leaves the step
+#: to them
 KNOWN = frozenset({'7e25b3ead19cde23', '5559e842d1d42e61',
                    '78d06fc063c76ef7'})
 
@@ -118,8 +119,9 @@ class EventContext(RequestContext):
     """A handler's request context: a connection's URL is matched against
     the app's routes once, at its first event, not at every one (Flask's
     own hook for it, ``match_request``); each event gets its own copy of
-    ``view_args``; and when the app has nothing to tear down per request,
-    the pop does not call Flask's teardown to find that out again."""
+    ``view_args``; and the pop leaves out the teardown steps that would
+    run nothing (see ``_nothing_to_tear_down``, ``_pop_app_context``,
+    ``_close``)."""
 
     def match_request(self) -> None:
         request = self.request
@@ -137,7 +139,6 @@ class EventContext(RequestContext):
         request.view_args = None if view_args is None else dict(view_args)
         if routing_exception is not None:
             request.routing_exception = routing_exception
-
 
     def pop(self, exc=_UNSET) -> None:
         if not _QUIET_POP or len(self._cv_tokens) != 1 or \
