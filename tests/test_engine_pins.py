@@ -239,3 +239,18 @@ def test_admin_ui_seams():
         assert admin.admin_namespace == '/admin'
     finally:
         admin.uninstrument()
+
+
+def test_python_socketio_event_steps_the_short_way_follows():
+    # Server._event_text does what these do with a text EVENT from a
+    # native WebSocket, for the releases whose sources it was checked
+    # against; on any other it is off and python-socketio's path serves
+    # (tests/test_event_path.py compares the two): a release that changed
+    # one is found here, to be read and added to STEPS_KNOWN
+    from flask_socketio import _engine
+    from flask_socketio.sessions import _digest
+    for name in _engine._STEPS:
+        assert _digest(getattr(socketio.Server, name)) in \
+            _engine.STEPS_KNOWN, name
+    assert _engine._SHORT_WAY
+    assert set(_engine._STEPS) <= _engine._SHORTENED

@@ -28,6 +28,12 @@ What the subclass adds to ``socketio.Server``:
   socket, made by ``_EngineIOServer._handle_connect``) hands its WebSocket
   to :mod:`flask_socketio.transport` where the server has it on, and
   ``_Pinger`` pings every session from one task.
+- *An EVENT's short way*: a text EVENT from a native WebSocket goes from
+  its message to the handler and its acknowledgement's frame in two calls
+  (``Server._event_text``, ``_run_event``) doing what python-socketio's
+  four layers do with it, for the releases whose steps it was checked
+  against (``STEPS_KNOWN``) and while none of them is replaced on the
+  server; anything else takes python-socketio's path.
 - *The Admin UI* (``instrument()``) hears of the packets of polling POSTs
   and native WebSockets, and of each native ping, from this module: its
   counters patch python-engineio methods these paths do not run.
@@ -57,6 +63,7 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from . import _speedups, transport
+from .sessions import _digest
 from .transport import handshake
 from .transport.connection import Connection, take_turn
 from .transport.loop import Loop, hand_over
@@ -144,6 +151,8 @@ class Server(socketio.Server):
         self._attachment_bytes = {}
         if isinstance(self.eio, _EngineIOServer) and self.eio.native:
             self._start_handler = _handler_starter(self.eio.async_mode)
+            if self.packet_class is _speedups.Packet and _SHORT_WAY:
+                self.eio.events = self  # its EVENT texts: _event_text
         if isinstance(self.eio, _EngineIOServer):
             self.eio.app_logger = self.logger
 
@@ -305,6 +314,86 @@ class Server(socketio.Server):
             if eio_sid not in self._binary_packet:
                 self._attachment_bytes.pop(eio_sid, None)
 
+    # -- an EVENT's short way, on a native WebSocket -------------------------
+
+    def _event_text(self, session, text):
+        """What ``_handle_eio_message`` does with a text EVENT packet
+        (``2...``) from ``session``'s WebSocket, in one call: decoded
+        without a packet object, the handler started as
+        :meth:`start_background_task` starts it, anything out of the
+        ordinary (attachments awaited, data that is not an event's list,
+        a step it leaves out replaced on this server, as the Admin UI
+        replaces ``_trigger_event``) left to the regular path."""
+        eio_sid = session.sid
+        if eio_sid in self._binary_packet or \
+                not _SHORTENED.isdisjoint(self.__dict__):
+            return self._handle_eio_message(eio_sid, text)
+        try:
+            _, namespace, id, data, _ = _decode_packet(text)
+            if type(data) is not list or not data:
+                return self._handle_eio_message(eio_sid, text)
+            namespace = namespace or '/'
+            sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+            if self.logger.isEnabledFor(logging.INFO):
+                self.logger.info('received event "%s" from %s [%s]',
+                                 data[0], sid, namespace)
+            if not self.manager.is_connected(sid, namespace):
+                self.logger.warning('%s is not connected to namespace %s',
+                                    sid, namespace)
+            elif not self.async_handlers:
+                self._run_event(session, sid, data, namespace, id)
+            else:
+                conn = session._ws
+                conn.job_started()  # counted against max_client_handlers
+                if take_turn():
+                    contextvars.Context().run(
+                        _then, conn.job_ended, self._run_event, session, sid,
+                        data, namespace, id)
+                else:
+                    self._start_handler(
+                        _then, conn.job_ended, self._run_event, session, sid,
+                        data, namespace, id)
+        except ValueError as exc:  # as in _handle_eio_message
+            self.logger.warning('%s: invalid packet (%s), disconnecting',
+                                eio_sid, exc)
+            self._drop(eio_sid)
+        except Exception:
+            self.logger.exception('%s: packet could not be handled, '
+                                  'disconnecting', eio_sid)
+            self._drop(eio_sid)
+        return None
+
+    def _run_event(self, session, sid, data, namespace, id):
+        """``_handle_event_internal`` for :meth:`_event_text`: the handler
+        found as ``_get_event_handler`` finds it first (else through
+        ``_trigger_event``), its acknowledgement framed straight from the
+        codec's text."""
+        event = data[0]
+        try:
+            handlers = self.handlers.get(namespace)
+            handler = None if handlers is None or event in _RESERVED \
+                else handlers.get(event)
+            if handler is not None:
+                r = handler(sid, *data[1:])
+            else:
+                r = self._trigger_event(event, namespace, sid, *data[1:])
+        except Exception:
+            self.logger.exception('%s: handler for event "%s" [%s] failed',
+                                  sid, event, namespace)
+            return
+        if r != self.not_handled and id is not None:
+            if r is None:
+                data = []
+            elif isinstance(r, tuple):
+                data = list(r)
+            else:
+                data = [r]
+            encoded = _encode_packet(sio_packet.ACK, namespace, id, data)
+            if type(encoded) is str and session.send_text(encoded):
+                return
+            self._send_packet(session.sid, self.packet_class(
+                sio_packet.ACK, namespace=namespace, id=id, data=data))
+
     def _handle_eio_disconnect(self, eio_sid, reason):
         self._attachment_bytes.pop(eio_sid, None)
         super()._handle_eio_disconnect(eio_sid, reason)
@@ -384,6 +473,29 @@ def _then(after, target, *args, **kwargs):
 #: what python-socketio starts a task for, per event (see
 #: Server.start_background_task)
 _HANDLE_EVENT_INTERNAL = Server._handle_event_internal
+#: what Server._event_text does in their place
+_SHORTENED = frozenset({
+    '_handle_eio_message', '_handle_event', '_handle_event_internal',
+    'start_background_task', '_trigger_event', '_get_event_handler',
+    '_send_packet'})
+#: the python-socketio steps whose EVENT branch _event_text follows, as
+#: source digests (5.15.0 to 5.18.1); under any other release it is off
+STEPS_KNOWN = frozenset({
+    '2abcc47a51baf0c1', '1fb1de834aa64f04',  # _handle_eio_message
+    'ee318fa2009bb95e',  # _handle_event
+    'b56e40c083c0b0ae',  # _handle_event_internal
+    '2eba9cad77cb8137',  # _trigger_event
+    '3b16558fe93a5731',  # _get_event_handler
+})
+_STEPS = ('_handle_eio_message', '_handle_event', '_handle_event_internal',
+          '_trigger_event', '_get_event_handler')
+_SHORT_WAY = all(_digest(getattr(socketio.Server, name)) in STEPS_KNOWN
+                 for name in _STEPS)
+#: events python-socketio's _get_event_handler never gives a catch-all
+_RESERVED = frozenset(socketio.base_server.BaseServer.reserved_events)
+_decode_packet = _speedups.codec.decode_packet
+_encode_packet = _speedups.codec.encode_packet
+_encode_text = _speedups.websocket.encode_text
 
 
 def _handler_starter(async_mode):
@@ -528,6 +640,9 @@ class _EngineIOServer(engineio.Server):
         #: where the transport says who was disconnected and why: the
         #: Socket.IO server's logger, set by it (see Server)
         self.app_logger = logger
+        #: the Socket.IO server whose _event_text takes EVENT texts from
+        #: native WebSockets (set by it, where its codec is the core's)
+        self.events = None
         self.pinger = _Pinger(self) if self.native else None
         #: python-socketio's InstrumentedServer once the Admin UI is on
         self.admin = None
@@ -691,6 +806,25 @@ class _Session(engineio.socket.Socket):
                 eio_packet.packet_names[pkt.packet_type],
                 pkt.data if not isinstance(pkt.data, bytes) else '<binary>')
 
+    def send_text(self, encoded) -> bool:
+        """:meth:`send` of a MESSAGE packet holding Socket.IO text
+        ``encoded``, on the WebSocket; False (nothing done) where the
+        session is not on it or is closed."""
+        conn = self._ws
+        if conn is None or self.closed or \
+                self.server.sockets.get(self.sid) is not self:
+            return False
+        if not self.check_ping_timeout():
+            return True
+        frame = _encode_text('4' + encoded)
+        conn.write(frame)
+        if self.server.admin is not None:
+            self.server.count('Out', len(frame))
+        if self.server.logger.isEnabledFor(logging.INFO):
+            self.server.logger.info('%s: Sending packet MESSAGE data %s',
+                                    self.sid, encoded)
+        return True
+
     def poll(self):
         # python-engineio's, but at most POLL_PACKETS per response: its
         # client refuses a payload of more and drops the connection (a
@@ -820,9 +954,15 @@ class _Session(engineio.socket.Socket):
                     '%s: Received packet MESSAGE data %s', self.sid,
                     value if isinstance(value, str) else '<binary>')
             # python-socketio's handler, called as python-engineio's
-            # _trigger_event would, without its closure per message
+            # _trigger_event would, without its closure per message; an
+            # EVENT's text the short way
             handler = self.server.handlers.get('message')
-            if handler is not None:
+            events = self.server.events
+            if events is not None and value[:1] == '2' and \
+                    type(value) is str and \
+                    getattr(handler, '__self__', None) is events:
+                events._event_text(self, value)
+            elif handler is not None:
                 try:
                     handler(self.sid, value)
                 except Exception:
