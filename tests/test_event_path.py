@@ -1,12 +1,13 @@
-"""The short way of an EVENT on a native WebSocket (``Server._event_text``)
-against python-socketio's own path, which it stands in for: the same app
+"""The short ways of an EVENT on a native WebSocket (``Server._event_text``)
+and of an emit to one client (``FanOut.emit``) against python-socketio's
+own path, which they stand in for: the same app
 served twice over 127.0.0.1, once with the short way and once without it,
 is sent the same packets by a raw WebSocket client; what each client
 receives, what the handlers saw and what the server logged must be the
 same.  The cases are the ordinary and the odd: acks of every shape,
-catch-alls, class-based namespaces, error handlers, reserved event names,
-namespaces not joined, binary events and acks, and input the codec or
-python-socketio refuses."""
+emits back to the sender and to rooms, catch-alls, class-based namespaces,
+error handlers, reserved event names, namespaces not joined, binary events
+and acks, and input the codec or python-socketio refuses."""
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,7 @@ import time
 import pytest
 from flask import Flask, request
 
-from flask_socketio import Namespace, SocketIO
+from flask_socketio import Namespace, SocketIO, emit, join_room
 from flask_socketio import _engine
 
 from _live import LiveServer
@@ -38,13 +39,18 @@ CASES = {
     'a class-based namespace': (['/', '/chat'], [
         '42/chat,11["hello","ann"]', '42/chat,["hello","bob"]',
         '42/chat,12["nothing"]', '42/chat,13["echo",5]']),
+    'replies emitted to the sender, a room, not to oneself': (['/'], [
+        '42["back",1]', '42["back",[1,{"a":"b"}]]', '4230["back","x"]',
+        '42["to room","r1"]', '42["not me","r1"]', '42["back",{"b":1}]',
+        '42["bytes back"]', '42["to gone"]']),
     'a namespace not joined': (['/'], [
         '42/chat,14["hello","ann"]', '42/nowhere,15["echo",1]']),
     'binary: an ack of bytes, an event with an attachment': (['/'], [
         '4216["bytes"]', ('451-17["echo",{"_placeholder":true,"num":0}]',
                           b'\x00\xff')]),
     'odd data the regular path judges': (['/'], [
-        '42"text"', '4218"text"', '42{"a":1}', '4219[1]', '42[null]']),
+        '42"text"', '4218"text"', '4219[1]', '42[null]', '42[7,"x"]']),
+    'an object for data': (['/'], ['42{"a":1}']),
     'the reserved name disconnect': (['/'], ['4221["disconnect"]']),
     'an empty list': (['/'], ['42[]']),
     'bad JSON': (['/'], ['4220["echo",']),
@@ -124,6 +130,29 @@ def build(short, async_handlers):
     def handled(exc):
         return f'handled {exc}'
 
+    @sio.on('back')
+    def back(data):
+        seen(data)
+        emit('back', data)
+        emit('back', (data, 2))
+
+    @sio.on('to room')
+    def to_room(room):
+        join_room(room)
+        emit('in room', room, to=room)
+
+    @sio.on('not me')
+    def not_me(room):
+        emit('in room', room, to=room, include_self=False)
+
+    @sio.on('bytes back')
+    def bytes_back():
+        emit('bytes', b'\x03')
+
+    @sio.on('to gone')
+    def to_gone():
+        sio.emit('gone', 1, to='AAAAAAAAAAAAAAAAAAAA')  # never connected
+
     @sio.on('disconnect')
     def bye(reason=None):
         seen(reason)
@@ -143,7 +172,7 @@ def build(short, async_handlers):
 
     sio.on_namespace(Chat('/chat'))
     sio.on_namespace(Namespace('/err'))  # joinable; its handler is above
-    if not short:
+    if not short:  # (an emit's short way to one client goes with it)
         sio.server.eio.events = None
     else:
         assert sio.server.eio.events is sio.server

@@ -560,12 +560,24 @@ class FanOut(socketio.Manager):
             data = [event, data]
         else:
             data = [event]
+        target = to if to is not None else room
+        sockets = self.server.eio.sockets
+        if type(target) is str and skip_sid is None and \
+                getattr(self.server.eio, 'events', None) is not None:
+            # one client (a sid's own room), where the short ways are on
+            # (the core's packets): its text framed at once
+            members = self.rooms[namespace].get(target)
+            if members is not None and len(members) == 1:
+                sock = sockets.get(next(iter(members.values())))
+                if type(sock) is _Session:
+                    encoded = _encode_packet(sio_packet.EVENT, namespace,
+                                             None, data)
+                    if type(encoded) is str and sock.send_text(encoded):
+                        return
         packets = _frames(self.server.packet_class(
             sio_packet.EVENT, namespace=namespace, data=data))
-        sockets = self.server.eio.sockets
         missing = _speedups.fan_out(
-            sockets, self.get_participants(
-                namespace, to if to is not None else room),
+            sockets, self.get_participants(namespace, target),
             skip_sid if isinstance(skip_sid, list) else [skip_sid], packets)
         for eio_sid in missing or ():
             # as engineio's send_packet: forget a closed socket, say so
@@ -641,7 +653,8 @@ class _EngineIOServer(engineio.Server):
         #: Socket.IO server's logger, set by it (see Server)
         self.app_logger = logger
         #: the Socket.IO server whose _event_text takes EVENT texts from
-        #: native WebSockets (set by it, where its codec is the core's)
+        #: native WebSockets (set by it, where its codec is the core's);
+        #: FanOut's short way to one client is on with it
         self.events = None
         self.pinger = _Pinger(self) if self.native else None
         #: python-socketio's InstrumentedServer once the Admin UI is on
