@@ -397,9 +397,10 @@ def test_binary_broadcast_reaches_websocket_and_polling_clients(clients,
 
 
 def test_app_context_signals_connected_later_are_sent(clients):
-    # over a real connection each event pushes an app context of its own;
-    # with nothing to tear down it is popped without Flask's teardown, yet
-    # receivers connected later are called
+    # over a real connection each event pushes an app context of its own,
+    # without the signal when nobody hears it; with nothing to tear down
+    # it is popped without Flask's teardown, yet receivers connected later
+    # are called
     import flask
     app = Flask(__name__)
     socketio = SocketIO(app, async_mode='threading')
@@ -415,13 +416,18 @@ def test_app_context_signals_connected_later_are_sent(clients):
     def popped(sender, **kwargs):
         calls.append('appcontext_popped')
 
+    def pushed(sender, **kwargs):
+        calls.append(('appcontext_pushed', flask.g.get('mark', 'fresh')))
+        flask.g.mark = 'set'
+
     live = LiveServer(socketio, app).start()
     try:
         client = clients(live.url, transports=['websocket'])
         client.call('ev', False, timeout=TIMEOUT)
         for signal, receiver in ((flask.appcontext_tearing_down,
                                   tearing_down),
-                                 (flask.appcontext_popped, popped)):
+                                 (flask.appcontext_popped, popped),
+                                 (flask.appcontext_pushed, pushed)):
             signal.connect(receiver)  # any sender: disconnect drops it
             try:
                 client.call('ev', False, timeout=TIMEOUT)
@@ -431,6 +437,7 @@ def test_app_context_signals_connected_later_are_sent(clients):
         assert calls == [('handler', None),
                          ('handler', None), 'appcontext_tearing_down',
                          ('handler', None), 'appcontext_popped',
+                         ('appcontext_pushed', 'fresh'), ('handler', None),
                          ('handler', {})]
     finally:
         clients.close_all()

@@ -173,20 +173,24 @@ def test_flask_context_variables():
     assert _cv_app.get(None) is None and _cv_request.get(None) is None
 
 
-def test_flask_request_context_pop_is_one_event_context_follows():
+def test_flask_context_push_and_pop_are_ones_event_context_follows():
     # EventContext.pop repeats the steps of Flask's RequestContext.pop and
     # AppContext.pop, and of werkzeug's Request.close (all but those with
-    # nothing to run) for the releases it knows, and leaves any other to
-    # them: a release that changed one is found here, to be read and added
-    # to KNOWN
+    # nothing to run), and EventContext.push those of RequestContext.push,
+    # AppContext() and its push (but a signal nobody hears), for the
+    # releases it knows, and leaves any other to them: a release that
+    # changed one is found here, to be read and added to KNOWN
+    import flask
     import werkzeug.wrappers
     from flask.ctx import AppContext, RequestContext
     from flask_socketio import sessions
     for function in (RequestContext.pop, AppContext.pop,
-                     werkzeug.wrappers.Request.close):
+                     werkzeug.wrappers.Request.close, RequestContext.push,
+                     AppContext.__init__, AppContext.push,
+                     flask.Flask.app_context):
         assert sessions._digest(function) in sessions.KNOWN, function
     assert sessions._QUIET_POP and sessions._QUIET_APP_POP and \
-        sessions._QUIET_CLOSE
+        sessions._QUIET_CLOSE and sessions._QUIET_PUSH
 
 
 def test_flask_request_context_fields_are_templatable():

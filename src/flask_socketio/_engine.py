@@ -326,7 +326,7 @@ class Server(socketio.Server):
         replaces ``_trigger_event``) left to the regular path."""
         eio_sid = session.sid
         if eio_sid in self._binary_packet or \
-                not _SHORTENED.isdisjoint(self.__dict__):
+                not self.__dict__.keys().isdisjoint(_SHORTENED):
             return self._handle_eio_message(eio_sid, text)
         try:
             _, namespace, id, data, _ = _decode_packet(text)

@@ -20,8 +20,8 @@ import werkzeug.wrappers
 from flask.ctx import AppContext, RequestContext
 from flask.globals import _cv_app, _cv_request
 from flask.sessions import SessionMixin
-from flask.signals import (appcontext_popped, appcontext_tearing_down,
-                           request_tearing_down)
+from flask.signals import (appcontext_popped, appcontext_pushed,
+                           appcontext_tearing_down, request_tearing_down)
 
 #: key of the managed session in the connection's environ (applications'
 #: tests written for Flask-SocketIO look it up there)
@@ -50,10 +50,15 @@ def _digest(function) -> str:
 
 #: the ``RequestContext.pop``, ``AppContext.pop`` and werkzeug
 #: ``Request.close`` whose steps ``EventContext.pop`` follows (the same in
-#: Flask 2.3.3 to 3.1.3; werkzeug 3.1.9); under any other it leaves the step
-#: to them
+#: Flask 2.3.3 to 3.1.3; werkzeug 3.1.9), and the ``RequestContext.push``,
+#: ``AppContext.__init__``/``push`` and ``Flask.app_context`` whose steps
+#: ``EventContext.push`` follows (Flask 2.3.3 to 3.1.3); under any other
+#: it leaves the step to them
 KNOWN = frozenset({'7e25b3ead19cde23', '5559e842d1d42e61',
-                   '78d06fc063c76ef7'})
+                   '78d06fc063c76ef7',
+                   '0edb51ca239fd95f', '06ec88f5bd765e88',  # push
+                   '70002c7e281c5f8a', '732cac31bc06a01f',  # AppContext()
+                   '6e366598a303e338', 'cf1aed3c2f5ca22f'})
 
 
 def _plain(function) -> bool:
@@ -72,6 +77,12 @@ _QUIET_POP = _digest(RequestContext.pop) in KNOWN and \
 _QUIET_APP_POP = _digest(AppContext.pop) in KNOWN and \
     _plain(_APP_TEARDOWN)
 _QUIET_CLOSE = _digest(_CLOSE) in KNOWN and _plain(_CLOSE)
+_PUSH = RequestContext.push
+_APP_INIT = AppContext.__init__
+_APP_PUSH = AppContext.push
+_APP_CONTEXT = flask.Flask.app_context
+_QUIET_PUSH = all(_digest(f) in KNOWN and _plain(f) for f in (
+    _PUSH, _APP_INIT, _APP_PUSH, _APP_CONTEXT))
 _UNSET = object()
 
 
@@ -119,9 +130,9 @@ class EventContext(RequestContext):
     """A handler's request context: a connection's URL is matched against
     the app's routes once, at its first event, not at every one (Flask's
     own hook for it, ``match_request``); each event gets its own copy of
-    ``view_args``; and the pop leaves out the teardown steps that would
-    run nothing (see ``_nothing_to_tear_down``, ``_pop_app_context``,
-    ``_close``)."""
+    ``view_args``; the push leaves out the signal nobody hears, and the
+    pop the teardown steps that would run nothing (see
+    ``_nothing_to_tear_down``, ``_pop_app_context``, ``_close``)."""
 
     def match_request(self) -> None:
         request = self.request
@@ -139,6 +150,32 @@ class EventContext(RequestContext):
         request.view_args = None if view_args is None else dict(view_args)
         if routing_exception is not None:
             request.routing_exception = routing_exception
+
+    def push(self) -> None:
+        app = self.app
+        fields = self.__dict__
+        if not _QUIET_PUSH or appcontext_pushed.receivers or \
+                (fields.get('_session') is None and
+                 fields.get('session') is None) or \
+                type(app).app_context is not _APP_CONTEXT or \
+                RequestContext.push is not _PUSH or \
+                AppContext.__init__ is not _APP_INIT or \
+                AppContext.push is not _APP_PUSH or \
+                _cv_app.get(None) is not None:
+            super().push()
+            return
+        # the steps of Flask's push (of the releases in KNOWN) for a
+        # context whose session is open, with no app context active: a new
+        # app context, pushed without the signal nobody hears, then the
+        # request's URL match
+        app_ctx = AppContext.__new__(AppContext)
+        app_ctx.app = app
+        app_ctx.url_adapter = app.create_url_adapter(None)
+        app_ctx.g = app.app_ctx_globals_class()
+        app_ctx._cv_tokens = [_cv_app.set(app_ctx)]
+        self._cv_tokens.append((_cv_request.set(self), app_ctx))
+        if self.url_adapter is not None:
+            self.match_request()
 
     def pop(self, exc=_UNSET) -> None:
         if not _QUIET_POP or len(self._cv_tokens) != 1 or \
