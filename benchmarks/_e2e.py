@@ -57,13 +57,19 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+#: the cores this process may use, as it started (pin() narrows its own)
+CORES = sorted(os.sched_getaffinity(0))
+
+
 def pin(server_pid):
     """On two cores or more: the server on the first, this process (the
-    load generator) on the second, so neither takes the other's time."""
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) >= 2:
-        os.sched_setaffinity(server_pid, {cores[0]})
-        os.sched_setaffinity(0, {cores[1]})
+    load generator) on the second, so neither takes the other's time.
+    (The cores are the ones this process started with: after the first
+    pin its own affinity is one core, which every server started later
+    inherits.)"""
+    if len(CORES) >= 2:
+        os.sched_setaffinity(server_pid, {CORES[0]})
+        os.sched_setaffinity(0, {CORES[1]})
 
 
 NODE_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)),

@@ -124,7 +124,18 @@ class Client(asyncio.Protocol):
         """Send one text message."""
         self._write(0x81, text.encode())
 
+    def text_frame(self, text) -> bytes:
+        """The frame :meth:`send` would write for ``text``, to be sent
+        later with :meth:`send_frame` (a load built before it is timed)."""
+        return self._frame_bytes(0x81, text.encode())
+
+    def send_frame(self, frame):
+        self._transport.write(frame)
+
     def _write(self, first, payload):
+        self._transport.write(self._frame_bytes(first, payload))
+
+    def _frame_bytes(self, first, payload):
         n = len(payload)
         if n < 126:
             head = struct.pack('!BB', first, 0x80 | n)
@@ -136,7 +147,7 @@ class Client(asyncio.Protocol):
         mask = (key * (n // 4 + 1))[:n]
         masked = (int.from_bytes(payload, 'little') ^
                   int.from_bytes(mask, 'little')).to_bytes(n, 'little')
-        self._transport.write(head + key + masked)
+        return head + key + masked
 
     def close(self):
         if self._transport is not None:

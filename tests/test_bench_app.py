@@ -73,3 +73,31 @@ def test_the_dispatch_tool_feeds_a_session_and_counts_its_replies(reply):
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith(f'{reply}: ') and 'µs per event' in \
         run.stdout
+
+
+def test_every_server_gets_a_core_of_its_own(tmp_path):
+    # the load generator pins each server it starts to the first core and
+    # itself to the second; the second server and later ones too (they
+    # inherit its affinity, one core, and shared it with it before)
+    script = '''
+import json, os, subprocess, sys
+sys.path.insert(0, sys.argv[1])
+import _e2e
+seen = []
+for _ in range(3):
+    server = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])
+    _e2e.pin(server.pid)
+    seen.append((sorted(os.sched_getaffinity(server.pid)),
+                 sorted(os.sched_getaffinity(0))))
+    server.kill()
+    server.wait()
+print(json.dumps([_e2e.CORES, seen]))
+'''
+    out = subprocess.run([sys.executable, '-c', script,
+                          str(ROOT / 'benchmarks')], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    cores, seen = json.loads(out)
+    if len(cores) >= 2:
+        assert seen == [[[cores[0]], [cores[1]]]] * 3, out
+    else:  # one core: nothing to pin
+        assert seen == [[cores, cores]] * 3, out
