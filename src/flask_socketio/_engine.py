@@ -374,7 +374,14 @@ class Server(socketio.Server):
             handler = None if handlers is None or event in _RESERVED \
                 else handlers.get(event)
             if handler is not None:
-                r = handler(sid, *data[1:])
+                # Flask-SocketIO's dispatcher, given the environ its
+                # get_environ(sid) would look up
+                direct = getattr(handler, '_in_environ', None)
+                environ = self.environ.get(session.sid)
+                if direct is not None and environ:
+                    r = direct(environ, sid, *data[1:])
+                else:
+                    r = handler(sid, *data[1:])
             else:
                 r = self._trigger_event(event, namespace, sid, *data[1:])
         except Exception:

@@ -184,6 +184,12 @@ class SocketIO:
             def dispatch(sid, *args):
                 return self._handle_event(handler, message, namespace, sid,
                                           *args)
+            functools.update_wrapper(dispatch, handler)
+            # what an event's short way (_engine.Server._run_event) calls,
+            # the connection's environ in hand
+            dispatch._in_environ = functools.partial(
+                self._handle_event_in, handler, message, namespace)
+            return dispatch
         else:
             def dispatch(*args):
                 event = None
@@ -339,6 +345,12 @@ class SocketIO:
         if not environ:
             # the client is gone (e.g. a late acknowledgement): nothing to do
             return None
+        return self._handle_event_in(handler, message, namespace, environ,
+                                     sid, *args, error_handler=error_handler)
+
+    def _handle_event_in(self, handler, message, namespace, environ, sid,
+                         *args, error_handler=None):
+        """:meth:`_handle_event` with the connection's ``environ``."""
         app = environ.get('flask.app') or self.app
         try:
             with handler_context(app, environ, self.manage_session) as ctx:
