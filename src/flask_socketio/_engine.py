@@ -299,17 +299,8 @@ class Server(socketio.Server):
                                      'max_http_buffer_size')
                 self._attachment_bytes[eio_sid] = total
             super()._handle_eio_message(eio_sid, data)
-        except ValueError as exc:
-            # the codec's word for a packet that breaks the protocol
-            self.logger.warning('%s: invalid packet (%s), disconnecting',
-                                eio_sid, exc)
-            self._drop(eio_sid)
-        except Exception:
-            # application errors are handled before they get here
-            # (_handle_event_internal, _handle_ack, _trigger_event)
-            self.logger.exception('%s: packet could not be handled, '
-                                  'disconnecting', eio_sid)
-            self._drop(eio_sid)
+        except Exception as exc:
+            self._packet_failed(eio_sid, exc)
         else:
             if eio_sid not in self._binary_packet:
                 self._attachment_bytes.pop(eio_sid, None)
@@ -353,14 +344,8 @@ class Server(socketio.Server):
                     self._start_handler(
                         _then, conn.job_ended, self._run_event, session, sid,
                         data, namespace, id)
-        except ValueError as exc:  # as in _handle_eio_message
-            self.logger.warning('%s: invalid packet (%s), disconnecting',
-                                eio_sid, exc)
-            self._drop(eio_sid)
-        except Exception:
-            self.logger.exception('%s: packet could not be handled, '
-                                  'disconnecting', eio_sid)
-            self._drop(eio_sid)
+        except Exception as exc:
+            self._packet_failed(eio_sid, exc)
         return None
 
     def _run_event(self, session, sid, data, namespace, id):
@@ -400,6 +385,21 @@ class Server(socketio.Server):
                 return
             self._send_packet(session.sid, self.packet_class(
                 sio_packet.ACK, namespace=namespace, id=id, data=data))
+
+    def _packet_failed(self, eio_sid, exc):
+        """A packet from ``eio_sid`` could not be handled (called in the
+        ``except`` clause): its sender is disconnected, with one log line.
+        Application errors are handled before they get here
+        (_handle_event_internal, _run_event, _handle_ack, _trigger_event).
+        """
+        if isinstance(exc, ValueError):
+            # the codec's word for a packet that breaks the protocol
+            self.logger.warning('%s: invalid packet (%s), disconnecting',
+                                eio_sid, exc)
+        else:
+            self.logger.exception('%s: packet could not be handled, '
+                                  'disconnecting', eio_sid)
+        self._drop(eio_sid)
 
     def _handle_eio_disconnect(self, eio_sid, reason):
         self._attachment_bytes.pop(eio_sid, None)
