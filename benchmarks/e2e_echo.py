@@ -42,6 +42,7 @@ def echo(data):
 }
 PAYLOAD = {'user': 'ann', 'text': 'hello there', 'items': list(range(20))}
 WARM_UP = 20  # unmeasured round trips per client before the measured ones
+IDS = 1000  # distinct ack ids (and frames) per client
 
 
 class Trips:
@@ -53,16 +54,17 @@ class Trips:
     def __init__(self, ws, trips, run, reply, event, payload):
         self.ws, self.trips, self.run = ws, trips, run
         body = json.dumps([event, payload], separators=(',', ':'))
-        # every frame and the start of every answer made before the run:
-        # the load generator's own cost per round trip bounds what it
-        # can measure
+        # the frames and the starts of their answers made before the run
+        # (the load generator's own cost per round trip bounds what it
+        # can measure); ack ids repeat after IDS, one call being out at a
+        # time
         if reply == 'ack':
             self.frames = [ws.text_frame(f'42{i}{body}')
-                           for i in range(trips)]
-            self.answers = [f'43{i}[' for i in range(trips)]
+                           for i in range(min(trips, IDS))]
+            self.answers = [f'43{i}[' for i in range(len(self.frames))]
         else:
-            self.frames = [ws.text_frame('42' + body)] * trips
-            self.answers = ['42' + json.dumps([reply])[:-1]] * trips
+            self.frames = [ws.text_frame('42' + body)]
+            self.answers = ['42' + json.dumps([reply])[:-1]]
         self.done = asyncio.get_running_loop().create_future()
         self.i = 0
         self.answer = None
@@ -77,9 +79,9 @@ class Trips:
             self.run.ends.append(time.monotonic())  # before the close
             self.done.set_result(None)
             return
-        i = self.i
+        i = self.i % len(self.frames)
         self.answer = self.answers[i]
-        self.i = i + 1
+        self.i += 1
         self.sent = time.perf_counter()
         self.ws.send_frame(self.frames[i])
 
