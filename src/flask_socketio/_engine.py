@@ -362,8 +362,9 @@ class Server(socketio.Server):
                 # Flask-SocketIO's dispatcher, given the environ its
                 # get_environ(sid) would look up
                 direct = getattr(handler, '_in_environ', None)
-                environ = self.environ.get(session.sid)
-                if direct is not None and environ:
+                environ = None if direct is None else \
+                    self.environ.get(session.sid)
+                if environ:
                     r = direct(environ, sid, *data[1:])
                 else:
                     r = handler(sid, *data[1:])
