@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from pathlib import Path
 
@@ -104,22 +105,33 @@ def below(results):
             if measured is None or measured < floor]
 
 
+#: measurements more, after a pause, where a ratio fell
+AGAIN = 2
+PAUSE = 2.0  # seconds: what else the machine was doing may pass
+
+
 def gated(title, measure):
-    """Run ``measure`` (a part); where a ratio falls, measure once more
-    and keep each ratio's better value: a regression falls twice, this
-    machine's noise seldom does.  The ratios that fell both times."""
+    """Run ``measure`` (a part); where a ratio falls, measure up to
+    :data:`AGAIN` times more, after a pause each, keeping each ratio's
+    best value: a regression falls every time, this machine's noise (a
+    burst of other work, which the measurement right after met too)
+    seldom does.  The ratios that fell every time."""
     print(title, flush=True)
     results = measure()
     show(results)
-    if not below(results):
-        return []
-    print('  measuring again, for the ratios that fell', flush=True)
-    again = {name: measured for name, measured, _ in measure()}
-    best = [(name, max((m for m in (measured, again.get(name))
-                        if m is not None), default=None), floor)
-            for name, measured, floor in below(results)]
-    show(best)
-    return below(best)
+    fell = below(results)
+    for _ in range(AGAIN):
+        if not fell:
+            break
+        time.sleep(PAUSE)
+        print('  measuring again, for the ratios that fell', flush=True)
+        again = {name: measured for name, measured, _ in measure()}
+        fell = [(name, max((m for m in (measured, again.get(name))
+                            if m is not None), default=None), floor)
+                for name, measured, floor in fell]
+        show(fell)
+        fell = below(fell)
+    return fell
 
 
 def main(argv=None):
