@@ -38,7 +38,8 @@ CASES = {
         '429["connect_error"]', '4210["message","hi"]']),
     'a class-based namespace': (['/', '/chat'], [
         '42/chat,11["hello","ann"]', '42/chat,["hello","bob"]',
-        '42/chat,12["nothing"]', '42/chat,13["echo",5]']),
+        '42/chat,12["nothing"]', '42/chat,13["echo",5]',
+        '42/chat,["back",6]']),
     'replies emitted to the sender, a room, not to oneself': (['/'], [
         '42["back",1]', '42["back",[1,{"a":"b"}]]', '4230["back","x"]',
         '42["to room","r1"]', '42["not me","r1"]', '42["back",{"b":1}]',
@@ -170,6 +171,9 @@ def build(short, async_handlers):
             seen(value)
             return value
 
+        def on_back(self, value):
+            emit('back', value)
+
     sio.on_namespace(Chat('/chat'))
     sio.on_namespace(Namespace('/err'))  # joinable; its handler is above
     if not short:  # (an emit's short way to one client goes with it)
@@ -275,6 +279,26 @@ def test_the_short_way_does_what_python_socketios_path_does(
     seen = got[True]
     assert seen['calls'] or seen['log'] or seen['ended'] or \
         len(seen['received']) > 1, seen
+
+
+def test_an_emit_back_to_the_sender_takes_its_short_way(servers,
+                                                       monkeypatch):
+    # the emits to the sender never reach the manager (to a room, they do)
+    delivered = []
+    manager_emit = _engine.FanOut.emit
+
+    def counted(self, event, *args, **kwargs):
+        delivered.append(event)
+        return manager_emit(self, event, *args, **kwargs)
+    monkeypatch.setattr(_engine.FanOut, 'emit', counted)
+    port, calls, lines = servers[True, False]
+    seen = transcript(port, calls, lines, ['/', '/chat'], [
+        '42["back",1]', '42/chat,["back",2]', '42["to room","r2"]'],
+        ordered=True)
+    assert seen['received'] == [
+        '42["back",1]', '42["back",1,2]', '42/chat,["back",2]',
+        '42["in room","r2"]', '4399["done"]'], seen
+    assert delivered == ['in room']
 
 
 def test_the_short_way_is_on_where_it_knows_the_steps():

@@ -431,6 +431,31 @@ def test_slow_handlers_of_one_client_run_at_once_beside_fast_ones(server,
     assert both < 2.7, both  # side by side, not one after the other
 
 
+@pytest.mark.parametrize('event', ['slow', 'stall'])
+def test_events_read_at_once_run_at_once_when_one_blocks(server, raw,
+                                                         event):
+    # several events in one read: their handlers start one after another
+    # (on the loop's thread, in threading mode), and one that blocks, with
+    # the server told or not, leaves the rest to others
+    r = raw(server)
+    r.send('40')
+    assert r.text().startswith('40')
+    r.sock.sendall(b''.join(client_frame(0x1, text.encode()) for text in (
+        f'421["{event}","first",1.5]', '422["echo","a"]',
+        f'423["{event}","second",1.5]', '424["echo","b"]')))
+    start = time.monotonic()
+    got = {}
+    for _ in range(4):
+        answer = r.text()
+        got[answer[:3]] = (answer[3:], time.monotonic() - start)
+    assert [got[n][0] for n in ('432', '434')] == ['["a"]', '["b"]'], got
+    assert got['434'][1] < 1.3, got  # not behind the blocked ones
+    first, second = (json.loads(got[n][0])[0] for n in ('431', '433'))
+    assert first[:2] == ['first', 'first'], got
+    assert second[:2] == ['second', 'second'], got
+    assert max(got['431'][1], got['433'][1]) < 2.7, got  # side by side
+
+
 def test_a_flood_of_slow_events_runs_a_bounded_number_of_handlers(server,
                                                                  clients):
     # one client's 40 events, whose handlers each block 0.3 s, run at most

@@ -387,6 +387,42 @@ class Server(socketio.Server):
             self._send_packet(session.sid, self.packet_class(
                 sio_packet.ACK, namespace=namespace, id=id, data=data))
 
+    def _emit_to_sender(self, event, data, namespace, sid) -> bool:
+        """``emit(event, data, room=sid, namespace=namespace)`` of a handler
+        to its own client, in one call where the emit would take
+        ``FanOut``'s one-client way anyway (this server's steps and
+        FanOut's delivery not replaced, a native WebSocket): True when done;
+        False, nothing done, where the regular way must go (a pub/sub
+        manager, the Admin UI's counting ``emit``, a polling client)."""
+        manager = self.manager
+        if not _SHORT_EMIT or 'emit' in self.__dict__ or \
+                type(self).emit is not _SERVER_EMIT or \
+                'emit' in manager.__dict__ or \
+                type(manager).emit is not FanOut.emit or \
+                self.eio.events is None:
+            return False
+        members = manager.rooms.get(namespace)
+        members = None if members is None else members.get(sid)
+        if members is None or len(members) != 1:
+            return False
+        sock = self.eio.sockets.get(next(iter(members.values())))
+        if type(sock) is not _Session:
+            return False
+        # python-socketio's Server.emit from here on
+        self.logger.info('emitting event "%s" to %s [%s]', event, sid,
+                         namespace)
+        if isinstance(data, tuple):
+            packet = [event, *data]
+        elif data is not None:
+            packet = [event, data]
+        else:
+            packet = [event]
+        encoded = _encode_packet(sio_packet.EVENT, namespace, None, packet)
+        if type(encoded) is not str or not sock.send_text(encoded):
+            manager.emit(event, data, namespace, room=sid, skip_sid=None,
+                         callback=None, ignore_queue=False)
+        return True
+
     def _packet_failed(self, eio_sid, exc):
         """A packet from ``eio_sid`` could not be handled (called in the
         ``except`` clause): its sender is disconnected, with one log line.
@@ -499,6 +535,11 @@ _STEPS = ('_handle_eio_message', '_handle_event', '_handle_event_internal',
           '_trigger_event', '_get_event_handler')
 _SHORT_WAY = all(_digest(getattr(socketio.Server, name)) in STEPS_KNOWN
                  for name in _STEPS)
+#: python-socketio's Server.emit, whose steps _emit_to_sender follows
+#: (5.15.0 to 5.18.1)
+_SERVER_EMIT = socketio.Server.emit
+EMIT_KNOWN = frozenset({'ae31e8119a4b150f'})
+_SHORT_EMIT = _digest(_SERVER_EMIT) in EMIT_KNOWN
 #: events python-socketio's _get_event_handler never gives a catch-all
 _RESERVED = frozenset(socketio.base_server.BaseServer.reserved_events)
 _decode_packet = _speedups.codec.decode_packet

@@ -51,7 +51,13 @@ def emit(event, *args, namespace=EVENT_NAMESPACE, callback=None,
          skip_sid=None, ignore_queue=False, **kwargs):
     """Emit ``event``: to the sender, or to ``to``/``room``, or with
     ``broadcast=True`` to everyone in the namespace."""
-    return _socketio().emit(
+    socketio = _socketio()
+    if namespace is EVENT_NAMESPACE and callback is None and to is None \
+            and room is None and not broadcast and include_self \
+            and skip_sid is None and not ignore_queue and \
+            socketio._emit_back(event, args, _request()):
+        return None
+    return socketio.emit(
         event, *args,
         namespace=_namespace(namespace),
         to=_target(to, room, broadcast), include_self=include_self,

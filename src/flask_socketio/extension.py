@@ -270,6 +270,20 @@ class SocketIO:
                          room=to if to is not None else room,
                          skip_sid=skip_sid, callback=callback, **kwargs)
 
+    def _emit_back(self, event: str, args: tuple, request) -> bool:
+        """:func:`~flask_socketio.emit` of ``event`` from the handler of
+        ``request`` to its sender, every option at its default: the
+        server's short way where it has one and this object's ``emit`` is
+        not replaced (True: done)."""
+        if type(self).emit is not SocketIO.emit or 'emit' in self.__dict__:
+            return False
+        emit_to_sender = getattr(self.server, '_emit_to_sender', None)
+        if emit_to_sender is None:
+            return False
+        namespace = request.namespace  # as emit() reads them: namespace,
+        return emit_to_sender(event, _payload(args), namespace or '/',
+                              request.sid)  # then sid
+
     def call(self, event: str, *args, namespace: Optional[str] = None,
              to=None, room=None, timeout: int = 60, **kwargs):
         """Emit to one client and wait for its acknowledgement; returns the

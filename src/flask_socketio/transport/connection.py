@@ -59,18 +59,22 @@ _TURN = contextvars.ContextVar('flask_socketio_turn', default=None)
 def take_turn() -> bool:
     """Whether the handler of the event being handed over may run here and
     now, in place of a job started for it: True in a connection's drain
-    job whose inbox holds nothing more, which then gives up draining (what
-    arrives meanwhile gets a job of its own) and ends after the handler,
-    so the handler runs as concurrently with the client's later events as
-    in a job of its own, without one started and switched to."""
+    job, which then ends after the handler, its draining handed on (what
+    is left in the inbox, or arrives meanwhile, gets a job of its own,
+    queued behind this one), so the handler runs as concurrently with the
+    client's later events as in a job of its own, without one started
+    and switched to (on the loop's thread, a handler that blocks leaves
+    the queued jobs to other threads: see ``Loop.RESCUE_AFTER``)."""
     conn = _TURN.get()
     if conn is None:
         return False
     with conn.lock:
-        if conn._inbox:
-            return False  # more to hand over: this job goes on with them
-        conn._draining = False
+        rest = bool(conn._inbox)
+        if not rest:
+            conn._draining = False
     _TURN.set(None)  # claimed: the drain job ends after it
+    if rest:
+        conn.loop.submit(conn._drain)
     conn.loop.detach()
     return True
 
@@ -376,7 +380,7 @@ class Connection:
                     self._paused = False
                     self._watch()
                 turn = None
-                if not self._inbox and kind == ws.EV_MESSAGE:
+                if kind == ws.EV_MESSAGE:
                     turn = _TURN.set(self)
             try:
                 self.handler.ws_event(kind, value)

@@ -209,9 +209,11 @@ class Loop:
 
     def submit(self, job) -> None:
         """Run ``job`` soon: on the loop's thread, after what it is doing,
-        when the loop's thread asks between jobs; on a worker otherwise."""
+        when the loop's thread asks (a job that then runs too long hands
+        the ones queued behind it to workers, see :meth:`_promote`); on a
+        worker otherwise."""
         leader = self._leader
-        if leader.ident == threading.get_ident() and not leader.busy_since:
+        if leader.ident == threading.get_ident():
             leader.jobs.append(job)
         else:
             self.workers.submit(job)
@@ -290,6 +292,14 @@ class Loop:
                 return
             self._leader = _Leader()
             self.workers.run_now(functools.partial(self._run, self._leader))
+        # what was queued behind the job that keeps the old leader: on
+        # workers now, not after it
+        while leader.jobs:
+            try:
+                job = leader.jobs.popleft()
+            except IndexError:
+                break  # the old leader took it meanwhile
+            self.workers.submit(job)
 
     def _watch_leader(self) -> None:
         while True:
