@@ -317,6 +317,75 @@ def test_hundreds_of_clients_get_every_broadcast_once_in_order(server, raw,
     assert [c[0]['n'] for c in chunks] == list(range(count))
 
 
+def test_a_burst_of_broadcasts_read_at_once_reaches_everyone_in_order(
+        server, raw, clients, monkeypatch):
+    # a client's events read together, each a broadcast: what they write
+    # waits until they are handled (in threading mode), then leaves in one
+    # write per recipient; meanwhile OS threads stream to one recipient,
+    # their emits ordered among the broadcasts' as each emitter sent them
+    deferred = []
+    if server.mode == 'threading':
+        defer = Loop.defer
+
+        def counted(self, conn):
+            deferred.append(conn)
+            return defer(self, conn)
+        monkeypatch.setattr(Loop, 'defer', counted)
+    peers = [raw(server) for _ in range(30)]
+    for p in peers:
+        p.send('40')
+    for p in peers:
+        assert p.text().startswith('40')
+    streamed = clients(server.url, transports=['websocket'],
+                       events=['chunk', 'seq'])
+    count, threads = 40, 2
+    assert streamed.call('native_streams', (threads, 200),
+                         timeout=TIMEOUT) == 'started'
+    peers[0].sock.sendall(b''.join(
+        client_frame(0x1, f'42{i}["relay",{i}]'.encode())
+        for i in range(count)))
+    for i, p in enumerate(peers):
+        got, acks = [], []
+        while len(got) < count or (i == 0 and len(acks) < count):
+            text = p.text()
+            if i == 0 and text.startswith('43'):
+                acks.append(text)
+                continue
+            assert text.startswith('42["chunk",'), text
+            got.append(json.loads(text[2:])[1]['n'])
+        assert got == list(range(count)), i
+    chunks = streamed.received.wait_for('chunk', count, timeout=TIMEOUT)
+    assert [c[0]['n'] for c in chunks] == list(range(count))
+    seqs = streamed.received.wait_for('seq', threads * 200, timeout=TIMEOUT)
+    for t in range(threads):
+        assert [s[0][1] for s in seqs if s[0][0] == t] == list(range(200))
+    if server.mode == 'threading':
+        assert len(deferred) >= len(peers), len(deferred)  # it did wait
+
+
+def test_what_waits_for_the_flush_never_takes_a_backlog_over_its_bound(
+        server, raw):
+    # events read at once whose broadcasts add up to four times the
+    # backlog's bound: what waits leaves before it would pass it, so
+    # clients that read are not cut off
+    peers = [raw(server) for _ in range(3)]
+    for p in peers:
+        p.send('40')
+    for p in peers:
+        assert p.text().startswith('40')
+    count, size = 20, 4 * transport_app.BACKLOG // 20
+    before = len(server.reasons())
+    peers[0].sock.sendall(b''.join(
+        client_frame(0x1, f'42["relay",{i},{size}]'.encode())
+        for i in range(count)))
+    for p in peers:
+        got = [json.loads(p.text()[2:])[1] for _ in range(count)]
+        assert [c['n'] for c in got] == list(range(count))
+        assert all(len(c['pad']) == size for c in got)
+    cut = [r for r in server.reasons()[before:] if 'backlog' in str(r)]
+    assert cut == []
+
+
 def test_a_silent_client_is_dropped_after_the_ping_timeout(server, raw):
     r = raw(server)
     r.send('40')

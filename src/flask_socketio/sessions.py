@@ -86,44 +86,19 @@ _QUIET_PUSH = all(_digest(f) in KNOWN and _plain(f) for f in (
 _UNSET = object()
 
 
-def _nothing_to_tear_down(app) -> bool:
-    """Whether ``app.do_teardown_request`` would run nothing: Flask's own
-    (not overridden, not wrapped since), no ``teardown_request`` function
-    (the app's or a blueprint's), nothing connected to
-    ``request_tearing_down``."""
-    return type(app).do_teardown_request is _TEARDOWN \
-        and not request_tearing_down.receivers \
-        and not any(app.teardown_request_funcs.values())
-
-
-def _pop_app_context(app_ctx, exc) -> None:
-    """``app_ctx.pop(exc)``, without the teardown and the signal when
-    they would run nothing (no ``teardown_appcontext`` function, nothing
-    connected to ``appcontext_tearing_down`` or ``appcontext_popped``)."""
-    app = app_ctx.app
-    if not _QUIET_APP_POP or type(app_ctx) is not AppContext or \
-            len(app_ctx._cv_tokens) != 1 or \
-            type(app).do_teardown_appcontext is not _APP_TEARDOWN or \
-            app.teardown_appcontext_funcs or \
-            appcontext_tearing_down.receivers or appcontext_popped.receivers:
-        app_ctx.pop(exc)
-        return
-    popped = _cv_app.get()
-    _cv_app.reset(app_ctx._cv_tokens.pop())
-    if popped is not app_ctx:
-        raise AssertionError(f'Popped wrong app context. ({popped!r} '
-                             f'instead of {app_ctx!r})')
-
-
-def _close(request) -> None:
-    """``request.close()``, which has nothing to close when no form was
-    parsed."""
-    if _QUIET_CLOSE and type(request).close is _CLOSE and \
-            'files' not in request.__dict__:
-        return
-    close = getattr(request, 'close', None)
-    if close is not None:
-        close()
+def _steps_are_plain(app, request) -> bool:
+    """Whether the steps of Flask and werkzeug that EventContext's push and
+    pop follow are the ones read here (``KNOWN``, not wrapped), neither
+    replaced since nor overridden by the app's or the request's class.
+    A connection's template (:class:`ContextTemplate`) asks once, at its
+    first event; other contexts at each push and pop."""
+    return _QUIET_PUSH and _QUIET_POP and _QUIET_APP_POP and \
+        _QUIET_CLOSE and RequestContext.push is _PUSH and \
+        AppContext.__init__ is _APP_INIT and AppContext.push is _APP_PUSH \
+        and type(app).app_context is _APP_CONTEXT and \
+        type(app).do_teardown_request is _TEARDOWN and \
+        type(app).do_teardown_appcontext is _APP_TEARDOWN and \
+        type(request).close is _CLOSE
 
 
 class EventContext(RequestContext):
@@ -131,8 +106,9 @@ class EventContext(RequestContext):
     the app's routes once, at its first event, not at every one (Flask's
     own hook for it, ``match_request``); each event gets its own copy of
     ``view_args``; the push leaves out the signal nobody hears, and the
-    pop the teardown steps that would run nothing (see
-    ``_nothing_to_tear_down``, ``_pop_app_context``, ``_close``)."""
+    pop the teardown steps that would run nothing (no teardown function,
+    nothing connected to the signals, no form parsed), where the steps
+    are Flask's own (``_steps_are_plain``)."""
 
     def match_request(self) -> None:
         request = self.request
@@ -154,20 +130,18 @@ class EventContext(RequestContext):
     def push(self) -> None:
         app = self.app
         fields = self.__dict__
-        if not _QUIET_PUSH or appcontext_pushed.receivers or \
+        plain = fields.get('_plain')  # the template's word, if it has one
+        if plain is None:
+            plain = _steps_are_plain(app, self.request)
+        if not plain or appcontext_pushed.receivers or \
                 (fields.get('_session') is None and
                  fields.get('session') is None) or \
-                type(app).app_context is not _APP_CONTEXT or \
-                RequestContext.push is not _PUSH or \
-                AppContext.__init__ is not _APP_INIT or \
-                AppContext.push is not _APP_PUSH or \
                 _cv_app.get(None) is not None:
             super().push()
             return
-        # the steps of Flask's push (of the releases in KNOWN) for a
-        # context whose session is open, with no app context active: a new
-        # app context, pushed without the signal nobody hears, then the
-        # request's URL match
+        # the steps of Flask's push for a context whose session is open,
+        # with no app context active: a new app context, pushed without
+        # the signal nobody hears, then the request's URL match
         app_ctx = AppContext.__new__(AppContext)
         app_ctx.app = app
         app_ctx.url_adapter = app.create_url_adapter(None)
@@ -178,23 +152,42 @@ class EventContext(RequestContext):
             self.match_request()
 
     def pop(self, exc=_UNSET) -> None:
-        if not _QUIET_POP or len(self._cv_tokens) != 1 or \
-                not _nothing_to_tear_down(self.app):
+        app = self.app
+        plain = self.__dict__.get('_plain')
+        if plain is None:
+            plain = _steps_are_plain(app, self.request)
+        if not plain or len(self._cv_tokens) != 1 or \
+                request_tearing_down.receivers or \
+                any(app.teardown_request_funcs.values()):
             super().pop() if exc is _UNSET else super().pop(exc)
             return
-        # the steps of Flask's pop (of the releases in KNOWN) but
-        # do_teardown_request, which would run nothing
+        # the steps of Flask's pop but the teardown, which would run
+        # nothing, and the request's close, which has nothing to close
+        # when no form was parsed; the app context's likewise
         if exc is _UNSET:
             exc = sys.exc_info()[1]
         try:
-            _close(self.request)
+            if 'files' in self.request.__dict__:
+                self.request.close()
         finally:
             popped = _cv_request.get()
             token, app_ctx = self._cv_tokens.pop()
             _cv_request.reset(token)
             popped.request.environ['werkzeug.request'] = None
             if app_ctx is not None:
-                _pop_app_context(app_ctx, exc)
+                if type(app_ctx) is not AppContext or \
+                        len(app_ctx._cv_tokens) != 1 or \
+                        app_ctx.app.teardown_appcontext_funcs or \
+                        appcontext_tearing_down.receivers or \
+                        appcontext_popped.receivers:
+                    app_ctx.pop(exc)
+                else:
+                    popped_app = _cv_app.get()
+                    _cv_app.reset(app_ctx._cv_tokens.pop())
+                    if popped_app is not app_ctx:
+                        raise AssertionError(
+                            f'Popped wrong app context. ({popped_app!r} '
+                            f'instead of {app_ctx!r})')
             if popped is not self:
                 raise AssertionError(f'Popped wrong request context. '
                                      f'({popped!r} instead of {self!r})')
@@ -280,6 +273,7 @@ class ContextTemplate:
                 return None  # a field this template cannot share
         if session_key is None:
             return None
+        shared['_plain'] = _steps_are_plain(app, request)
         return cls(app, shared, tuple(lists), session_key, request)
 
     def context(self, session) -> 'EventContext':

@@ -153,6 +153,11 @@ def build(async_mode):
             emit('chunk', {'n': i, 'pad': 'x' * size}, broadcast=True)
         return count
 
+    @socketio.on('relay')
+    def relay(n, size=0):
+        emit('chunk', {'n': n, 'pad': 'x' * size}, broadcast=True)
+        return n
+
     def stream(sid, t, count, size):
         for i in range(count):
             socketio.emit('seq', [t, i, 'x' * size], to=sid)

@@ -4,11 +4,15 @@ Writes go straight to the socket from whichever thread or greenlet sends,
 under the connection's lock, when nothing is waiting before them; what
 the socket does not take waits in the protocol core's bounded backlog and
 leaves when the socket drains (the driver watches for writability), many
-frames in one write.  Bytes read go into the core; the events they
-complete are handed to the session's handler in order, one at a time, in
-a job of the driver's (a worker thread, or a greenlet), so a slow handler
-never holds the loop, and a client whose events pile up is not read from
-until they are handled (TCP then slows the sender).
+frames in one write.  While a driver's thread handles events that came
+in one read, with more behind the one at hand, what they write waits too
+(the driver ``corking``), and leaves once they are handled, each
+connection's frames in one write (a burst of broadcasts costs a system
+call per recipient, not one per frame).  Bytes read go into the core;
+the events they complete are handed to the session's handler in order,
+one at a time, in a job of the driver's (a worker thread, or a greenlet),
+so a slow handler never holds the loop, and a client whose events pile up
+is not read from until they are handled (TCP then slows the sender).
 
 The connection asks its driver (``loop``: :mod:`.loop` or :mod:`.green`)
 to watch, stop watching and close its socket under its lock, once; the
@@ -117,6 +121,9 @@ class Connection:
         self.deadline = None        # when a closing connection is cut
         self.mask = 0               # what the loop watches for
         self._writing = False       # a backlog waits for the socket
+        self._corked = False        # a backlog waits for the loop's flush
+        #: the most that waits for the loop's flush (half the bound at most)
+        self._cork_limit = min(WRITE_SIZE, max_backlog // 2)
         self._shut = False          # the write side is shut down
         self._ended = False         # EV_CLOSE is on its way
         self._out = []              # events for the handler, not yet posted
@@ -156,7 +163,16 @@ class Connection:
             if self.core.closing or self.closed:
                 return False
             sent = 0
-            if not self._writing:
+            behind = self._writing or self._corked
+            if not behind and self.loop.corking and self.loop.defer(self):
+                self._corked = behind = True
+            if self._corked and not self._writing and \
+                    self.core.backlog + len(frame) > self._cork_limit:
+                # what waits for the flush leaves now, this frame after it
+                # (waiting, it could take the backlog over its bound)
+                self._flush()
+                behind = self._writing or self.closed
+            if not behind:
                 try:
                     sent = self.sock.send(frame)
                 except (BlockingIOError, InterruptedError):
@@ -168,12 +184,13 @@ class Connection:
                     return True
                 if sent > 0:
                     frame = frame[sent:]
-            queued = sent >= 0 and self.core.send(frame)
-            if queued and not self._writing:
+            queued = not self.closed and self.core.send(frame)
+            if not queued:
+                if not self.closed:
+                    self._overflow()
+            elif not self._writing and not self._corked:
                 self._writing = True
                 self._watch()
-            elif sent >= 0 and not queued:
-                self._overflow()
         if not queued:
             self._post()
         return queued
@@ -187,6 +204,14 @@ class Connection:
             self.core.close(code, reason)
             self._closing()
             self._flush()
+        self._post()
+
+    def uncork(self) -> None:
+        """The loop's flush: what waited for it is written now."""
+        with self.lock:
+            self._corked = False
+            if not self.closed:
+                self._flush()
         self._post()
 
     def job_started(self) -> None:
@@ -375,6 +400,8 @@ class Connection:
                 else:
                     self._inbox.popleft()
                 kind, value = event
+                if self._inbox and kind == ws.EV_MESSAGE:
+                    self.loop.cork()  # more behind: their writes join
                 self._inbox_cost -= _cost(value)
                 if self._paused and self._inbox_cost <= self._pause_at // 2:
                     self._paused = False

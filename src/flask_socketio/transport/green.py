@@ -31,6 +31,8 @@ class _GreenLoop:
 
     READ = 1
     WRITE = 2
+    #: the greenlet whose writes wait for :meth:`_uncork` (see ``cork``)
+    corking = None
 
     def __init__(self, get_ident, allocate_lock):
         self._get_ident = get_ident
@@ -42,6 +44,8 @@ class _GreenLoop:
         self._jobs = collections.deque()  # for the worker greenlets
         self._idle = []                   # parked worker greenlets
         self._waking = 0                  # workers resumed, not yet running
+        self._corked = collections.deque()  # connections to flush
+        self._uncorking = False             # the flush is scheduled
 
     @classmethod
     def current(cls):
@@ -97,6 +101,33 @@ class _GreenLoop:
     @staticmethod
     def detach() -> None:
         """Nothing: a busy worker greenlet holds nothing others wait for."""
+
+    def cork(self) -> None:
+        """Called in a job handling an event read with more behind it: in
+        the hub's thread, what its greenlet writes waits until the hub
+        runs again (the events behind it handled meanwhile, unless it
+        waits), then leaves in one write per connection."""
+        if self._in_hub_thread():
+            self.corking = self._current()
+            if not self._uncorking:
+                self._uncorking = True
+                self._callback(self._uncork)
+
+    def defer(self, conn) -> bool:
+        """Whether ``conn`` (its lock held) may keep a write of this
+        greenlet for :meth:`_uncork`."""
+        if self.corking is not self._current() or \
+                not self._in_hub_thread():
+            return False
+        self._corked.append(conn)
+        return True
+
+    def _uncork(self) -> None:
+        self.corking = None
+        self._uncorking = False
+        corked = self._corked
+        while corked:
+            self._guarded(corked.popleft().uncork)
 
     def _in_hub(self, call, *args) -> None:
         """``call(*args)`` now in the hub's thread, soon from another."""
@@ -254,6 +285,9 @@ class GeventLoop(_GreenLoop):
     def _resume(self, worker) -> None:
         self._loop.run_callback(worker.switch)
 
+    def _callback(self, call) -> None:
+        self._loop.run_callback(call)
+
     def _watch(self, conn, bit):
         watcher = self._loop.io(conn.fd, bit)  # libev's EV_READ, EV_WRITE
         watcher.start(self._ready, conn, bit == self.WRITE)
@@ -313,6 +347,9 @@ class EventletLoop(_GreenLoop):
 
     def _resume(self, worker) -> None:
         self._hub.schedule_call_global(0, worker.switch)
+
+    def _callback(self, call) -> None:
+        self._hub.schedule_call_global(0, call)
 
     def _woken(self, fd) -> None:
         # nothing may raise here: eventlet would drop this listener, and

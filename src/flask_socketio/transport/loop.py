@@ -162,8 +162,12 @@ class Loop:
                 cls._instance = cls()
             return cls._instance
 
+    #: the thread whose writes wait for :meth:`_uncork` (see ``cork``)
+    corking = None
+
     def __init__(self):
         self._epoll = select.epoll()
+        self._corked = collections.deque()  # connections to flush
         self._connections = {}
         self._deadlines = []
         self._deadline_lock = threading.Lock()
@@ -218,6 +222,34 @@ class Loop:
         else:
             self.workers.submit(job)
 
+    def cork(self) -> None:
+        """Called in a job handling an event read with more behind it: on
+        the loop's thread, what its handlers write waits until the jobs of
+        that read are done, then leaves in one write per connection."""
+        ident = threading.get_ident()
+        if self._leader.ident == ident:
+            self.corking = ident
+
+    def defer(self, conn) -> bool:
+        """Whether ``conn`` (its lock held) may keep a write of this thread
+        for :meth:`_uncork`."""
+        if self.corking != threading.get_ident():
+            return False
+        self._corked.append(conn)
+        # False if the loop was handed over meanwhile (its flush may have
+        # come before the append: the connection then writes now)
+        return self.corking == threading.get_ident()
+
+    def _uncork(self) -> None:
+        self.corking = None
+        corked = self._corked
+        while corked:
+            try:
+                conn = corked.popleft()
+            except IndexError:
+                return  # another thread flushed it meanwhile
+            self._guarded(conn.uncork)
+
     def detach(self) -> None:
         """The calling job goes on with an app's handler: on a worker, see
         ``Workers.detach``; on the loop's thread, the watchdog sees to
@@ -257,10 +289,14 @@ class Loop:
                     self._guarded(conn.fail, 'internal error')
                 if leader.jobs and not self._run_jobs(leader):
                     return  # what is left of ``ready``: the next leader's
+                if self.corking:
+                    self._uncork()
             if self._deadlines:
                 self._guarded(self._check_deadlines)
                 if leader.jobs and not self._run_jobs(leader):
                     return
+                if self.corking:
+                    self._uncork()
             self._guarded(self.workers.unstick)
 
     def _run_jobs(self, leader: _Leader) -> bool:
@@ -293,7 +329,8 @@ class Loop:
             self._leader = _Leader()
             self.workers.run_now(functools.partial(self._run, self._leader))
         # what was queued behind the job that keeps the old leader: on
-        # workers now, not after it
+        # workers now, not after it; what its jobs wrote: sent now
+        self._uncork()
         while leader.jobs:
             try:
                 job = leader.jobs.popleft()
