@@ -1,29 +1,40 @@
 """The short ways of an EVENT on a native WebSocket (``Server._event_text``)
 and of an emit to one client (``FanOut.emit``) against python-socketio's
 own path, which they stand in for: the same app
-served twice over 127.0.0.1, once with the short way and once without it,
-is sent the same packets by a raw WebSocket client; what each client
-receives, what the handlers saw and what the server logged must be the
-same.  The cases are the ordinary and the odd: acks of every shape,
+served twice over 127.0.0.1, once with the short way and once without it
+(in threading mode, and in gevent's and eventlet's, the app of
+``tests/servers/event_path_app.py``), is sent the same packets by a raw
+WebSocket client; what each client receives, what the handlers saw and
+what the server logged must be the same.  The cases are the ordinary and the odd: acks of every shape,
 emits back to the sender and to rooms, catch-alls, class-based namespaces,
 error handlers, reserved event names, namespaces not joined, binary events
 and acks, and input the codec or python-socketio refuses."""
 from __future__ import annotations
 
-import logging
+import importlib.util
+import os
 import re
 import socket
+import subprocess
 import time
 
 import pytest
-from flask import Flask, request
+import requests
+from flask import Flask
 
-from flask_socketio import Namespace, SocketIO, emit, join_room
+from flask_socketio import SocketIO
 from flask_socketio import _engine
 
-from _live import LiveServer
+from _live import TIMEOUT, LiveServer
+from _peers import SERVERS
+from conftest import free_port, stop_processes, wait_for_port
 from test_transport import RawClient
 from test_websocket_frames import client_frame
+
+_spec = importlib.util.spec_from_file_location(
+    'event_path_app', SERVERS / 'event_path_app.py')
+event_path_app = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(event_path_app)
 
 
 #: each case: the namespaces to join, then the packets to send
@@ -59,128 +70,28 @@ CASES = {
 }
 
 
-class Lines(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.lines = []
+class Recorded:
+    """What the handlers of one server saw and it logged: in this process
+    (threading mode), or asked of the server's process (``/record``)."""
 
-    def emit(self, record):
-        if record.levelno >= logging.WARNING or 'event' in str(record.msg):
-            self.lines.append(record.getMessage())
+    def __init__(self, calls=None, lines=None, port=None):
+        self.calls, self.lines, self.port = calls, lines, port
 
+    def clear(self):
+        if self.port is None:
+            del self.calls[:], self.lines.lines[:]
+        else:
+            requests.delete(f'http://127.0.0.1:{self.port}/record',
+                            timeout=TIMEOUT).raise_for_status()
 
-def build(short, async_handlers):
-    log = logging.getLogger(f'tests.event_path.{short}.{async_handlers}')
-    log.setLevel(logging.INFO)  # the short way logs as the regular path
-    log.propagate = False
-    lines = Lines()
-    log.addHandler(lines)
-    app = Flask(__name__)
-    sio = SocketIO(app, async_mode='threading', logger=log,
-                   async_handlers=async_handlers)
-    calls = []
-
-    def seen(*what):
-        calls.append((request.namespace, request.event['message'], *what))
-
-    @sio.on('echo')
-    def echo(*args):
-        seen(args)
-        return args
-
-    @sio.on('none')
-    def none():
-        seen()
-
-    @sio.on('one')
-    def one(value):
-        seen(value)
-        return [value]
-
-    @sio.on('pair')
-    def pair():
-        seen()
-        return 'a', 2
-
-    @sio.on('boom')
-    def boom():
-        seen()
-        raise RuntimeError('boom')
-
-    @sio.on('bytes')
-    def some_bytes():
-        seen()
-        return b'\x01\x02'
-
-    @sio.on('message')
-    def message(data):
-        seen(data)
-        return 'message'
-
-    @sio.on('*')
-    def any_event(event, *args):
-        seen(event, args)
-        return event
-
-    @sio.on('fail', namespace='/err')
-    def fail():
-        seen()
-        raise ValueError('bad')
-
-    @sio.on_error('/err')
-    def handled(exc):
-        return f'handled {exc}'
-
-    @sio.on('back')
-    def back(data):
-        seen(data)
-        emit('back', data)
-        emit('back', (data, 2))
-
-    @sio.on('to room')
-    def to_room(room):
-        join_room(room)
-        emit('in room', room, to=room)
-
-    @sio.on('not me')
-    def not_me(room):
-        emit('in room', room, to=room, include_self=False)
-
-    @sio.on('bytes back')
-    def bytes_back():
-        emit('bytes', b'\x03')
-
-    @sio.on('to gone')
-    def to_gone():
-        sio.emit('gone', 1, to='AAAAAAAAAAAAAAAAAAAA')  # never connected
-
-    @sio.on('disconnect')
-    def bye(reason=None):
-        seen(reason)
-
-    @sio.on('done')
-    def done():
-        return 'done'
-
-    class Chat(Namespace):
-        def on_hello(self, name):
-            seen(name)
-            return 'hi ' + name
-
-        def on_echo(self, value):
-            seen(value)
-            return value
-
-        def on_back(self, value):
-            emit('back', value)
-
-    sio.on_namespace(Chat('/chat'))
-    sio.on_namespace(Namespace('/err'))  # joinable; its handler is above
-    if not short:  # (an emit's short way to one client goes with it)
-        sio.server.eio.events = None
-    else:
-        assert sio.server.eio.events is sio.server
-    return app, sio, calls, lines
+    def get(self):
+        """(calls, log lines), each item of a call as text."""
+        if self.port is None:
+            return ([[str(c) for c in call] for call in self.calls],
+                    list(self.lines.lines))
+        got = requests.get(f'http://127.0.0.1:{self.port}/record',
+                           timeout=TIMEOUT).json()
+        return got['calls'], got['lines']
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -192,25 +103,47 @@ def native():
     mp.undo()
 
 
+#: the modes each case runs in, and with which async_handlers (the green
+#: modes, in processes of their own, with the default only)
+MODES = [('threading', True), ('threading', False), ('gevent', True),
+         ('eventlet', True)]
+
+
 @pytest.fixture(scope='module')
-def servers():
+def servers(async_python):
     built = {}
-    live = []
-    for short in (True, False):
-        for async_handlers in (True, False):
-            app, sio, calls, lines = build(short, async_handlers)
-            server = LiveServer(sio, app).start()
-            live.append(server)
-            built[short, async_handlers] = (server.port, calls, lines)
+    live, procs = [], []
+    for mode, async_handlers in MODES:
+        for short in (True, False):
+            if mode == 'threading':
+                app, sio, calls, lines = event_path_app.build(
+                    short, async_handlers)
+                server = LiveServer(sio, app).start()
+                live.append(server)
+                built[mode, short, async_handlers] = (
+                    server.port, Recorded(calls, lines))
+                continue
+            port = free_port()
+            proc = subprocess.Popen(
+                [async_python, str(SERVERS / 'event_path_app.py'), str(port),
+                 mode, 'short' if short else 'regular',
+                 'async' if async_handlers else 'in-order'],
+                env=dict(os.environ, FLASK_SOCKETIO_TRANSPORT='native'),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+            procs.append(proc)
+            wait_for_port(port, proc=proc)
+            built[mode, short, async_handlers] = (port, Recorded(port=port))
     yield built
     for server in live:
         server.stop()
+    stop_processes(procs)
 
 
-def transcript(port, calls, lines, namespaces, packets, ordered):
+def transcript(port, recorded, namespaces, packets, ordered):
     """What one client sees of ``packets``, with what the handlers saw
     and the server logged; sids made alike."""
-    del calls[:], lines.lines[:]
+    recorded.clear()
     client = RawClient(port)
     received = []
     try:
@@ -248,13 +181,14 @@ def transcript(port, calls, lines, namespaces, packets, ordered):
     finally:
         client.close()
     time.sleep(0.1)  # a drop's log line, a handler still running
+    calls, lines = recorded.get()
     sids = re.compile(r'[A-Za-z0-9_-]{20}')
     out = {
         'received': [sids.sub('SID', r) if isinstance(r, str) else r
                      for r in received],
-        'calls': [tuple(sids.sub('SID', str(c)) for c in call)
+        'calls': [tuple(sids.sub('SID', c) for c in call)
                   for call in calls],
-        'log': [sids.sub('SID', line) for line in lines.lines],
+        'log': [sids.sub('SID', line) for line in lines],
         'ended': ended,
     }
     if not ordered:  # handlers ran at once: the order is theirs
@@ -263,16 +197,17 @@ def transcript(port, calls, lines, namespaces, packets, ordered):
     return out
 
 
-@pytest.mark.parametrize('async_handlers', [True, False],
-                         ids=['async handlers', 'in order'])
+@pytest.mark.parametrize('mode,async_handlers', MODES, ids=[
+    f'{mode}, {"async handlers" if async_handlers else "in order"}'
+    for mode, async_handlers in MODES])
 @pytest.mark.parametrize('case', list(CASES))
 def test_the_short_way_does_what_python_socketios_path_does(
-        servers, case, async_handlers):
+        servers, case, mode, async_handlers):
     namespaces, packets = CASES[case]
     got = {}
     for short in (True, False):
-        port, calls, lines = servers[short, async_handlers]
-        got[short] = transcript(port, calls, lines, namespaces, packets,
+        port, recorded = servers[mode, short, async_handlers]
+        got[short] = transcript(port, recorded, namespaces, packets,
                                 ordered=not async_handlers)
     assert got[True] == got[False]
     # and the case did something: an answer, a call, a log line or an end
@@ -291,8 +226,8 @@ def test_an_emit_back_to_the_sender_takes_its_short_way(servers,
         delivered.append(event)
         return manager_emit(self, event, *args, **kwargs)
     monkeypatch.setattr(_engine.FanOut, 'emit', counted)
-    port, calls, lines = servers[True, False]
-    seen = transcript(port, calls, lines, ['/', '/chat'], [
+    port, recorded = servers['threading', True, False]
+    seen = transcript(port, recorded, ['/', '/chat'], [
         '42["back",1]', '42/chat,["back",2]', '42["to room","r2"]'],
         ordered=True)
     assert seen['received'] == [
