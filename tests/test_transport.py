@@ -525,6 +525,24 @@ def test_events_read_at_once_run_at_once_when_one_blocks(server, raw,
     assert max(got['431'][1], got['433'][1]) < 2.7, got  # side by side
 
 
+def test_a_handler_that_computes_hands_the_loop_over_later(local, clients):
+    # threading mode: a job that keeps its thread on the CPU (a broadcast
+    # to thousands) keeps the loop longer than one that waits, as another
+    # thread would only wait for the GIL; past Loop.RESCUE_COMPUTING_AFTER
+    # the other clients go on
+    a = clients(local.url, transports=['websocket'])
+    b = clients(local.url, transports=['websocket'])
+    answers = queue.Queue()
+    a.emit('compute', 1.0, callback=answers.put)
+    time.sleep(0.1)
+    start = time.monotonic()
+    trips = [b.call('echo', i, timeout=TIMEOUT) for i in range(5)]
+    fast = time.monotonic() - start
+    assert trips == list(range(5))
+    assert fast < 0.6, fast  # not after the handler's second
+    assert answers.get(timeout=TIMEOUT) == 'computed'
+
+
 def test_a_flood_of_slow_events_runs_a_bounded_number_of_handlers(server,
                                                                  clients):
     # one client's 40 events, whose handlers each block 0.3 s, run at most

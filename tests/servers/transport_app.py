@@ -142,6 +142,14 @@ def build(async_mode):
         time.sleep(seconds)
         return [tag, request.event['args'][0], request.sid]
 
+    @socketio.on('compute')
+    def compute(seconds):
+        # holds its thread on the CPU (and the GIL, but at switches)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+        return 'computed'
+
     @socketio.on('disconnect', namespace='/polite')
     def polite_disconnect(reason):
         emit('left', reason, broadcast=True, namespace='/polite')

@@ -8,7 +8,8 @@ passed back and forth.  A handler that may block for long is the
 exception: one that waits for an acknowledgement or sleeps through the
 server (``call()``, ``socketio.sleep()``) hands the loop to another thread
 first (:func:`hand_over`), and a watchdog hands it over from any job that
-has run for :attr:`Loop.RESCUE_AFTER` seconds, so the other connections
+has run for :attr:`Loop.RESCUE_AFTER` seconds (a job that computes all
+along: :attr:`Loop.RESCUE_COMPUTING_AFTER`), so the other connections
 go on while it runs.  The thread it leaves then ends its job and goes
 back to the pool.  Workers are started when every one is busy and end
 after a while idle, so their number follows the handlers blocking at once,
@@ -147,8 +148,12 @@ class Loop:
     WRITE = select.EPOLLOUT if hasattr(select, 'EPOLLOUT') else 4
     TICK = 0.25  # seconds between checks of closing connections' deadlines
     #: seconds a job may run on the loop's thread before another thread
-    #: takes the loop over
+    #: takes the loop over, when the job waits (sleeps, blocks in a call)
     RESCUE_AFTER = 0.01
+    #: the same for a job that computes all along (a broadcast to
+    #: thousands): another thread would only wait for the GIL it holds,
+    #: so it is given longer
+    RESCUE_COMPUTING_AFTER = 0.05
     Lock = threading.Lock  # what a connection's lock is
 
     _instance = None
@@ -339,14 +344,26 @@ class Loop:
             self.workers.submit(job)
 
     def _watch_leader(self) -> None:
-        while True:
+        seen, seen_cpu = 0.0, None  # the last look at a job, and the CPU
+        while True:                 # time of its thread then
             self._busy.wait()
             time.sleep(self.RESCUE_AFTER / 2)
             leader = self._leader
             since = leader.busy_since
-            if since and time.monotonic() - since >= self.RESCUE_AFTER:
-                self._guarded(self._promote, leader)
-            elif not since:
+            if since:
+                now = time.monotonic()
+                cpu = _cpu_time(leader.ident)
+                if cpu is None or seen_cpu is None:
+                    computing = False  # (no way to tell)
+                elif since > seen:
+                    computing = True  # too young to tell: one more look
+                else:  # it ran all along since the last look: on the CPU?
+                    computing = cpu - seen_cpu >= (now - seen) / 2
+                seen, seen_cpu = now, cpu
+                if now - since >= (self.RESCUE_COMPUTING_AFTER if computing
+                                   else self.RESCUE_AFTER):
+                    self._guarded(self._promote, leader)
+            else:
                 # asleep until the next job: it sets _busy again (checked
                 # after clearing, should one have started in between)
                 self._busy.clear()
@@ -375,6 +392,15 @@ class Loop:
         for conn in due:
             if not conn.closed:
                 conn.fail('close timed out')
+
+
+def _cpu_time(ident):
+    """The CPU seconds thread ``ident`` has used (None where the system
+    cannot tell)."""
+    try:
+        return time.clock_gettime(time.pthread_getcpuclockid(ident))
+    except (AttributeError, OSError, TypeError):
+        return None
 
 
 def hand_over() -> None:
