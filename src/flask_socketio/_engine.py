@@ -411,13 +411,8 @@ class Server(socketio.Server):
         # python-socketio's Server.emit from here on
         self.logger.info('emitting event "%s" to %s [%s]', event, sid,
                          namespace)
-        if isinstance(data, tuple):
-            packet = [event, *data]
-        elif data is not None:
-            packet = [event, data]
-        else:
-            packet = [event]
-        encoded = _encode_packet(sio_packet.EVENT, namespace, None, packet)
+        encoded = _encode_packet(sio_packet.EVENT, namespace, None,
+                                 _event_data(event, data))
         if type(encoded) is not str or not sock.send_text(encoded):
             manager.emit(event, data, namespace, room=sid, skip_sid=None,
                          callback=None, ignore_queue=False)
@@ -504,6 +499,16 @@ def _frames(pkt) -> list:
         return [_speedups.EioPacket(eio_packet.MESSAGE, part)
                 for part in encoded]
     return [_speedups.EioPacket(eio_packet.MESSAGE, encoded)]
+
+
+def _event_data(event, data) -> list:
+    """An EVENT packet's data: the name, then python-socketio's ``data``
+    (a tuple: several arguments)."""
+    if isinstance(data, tuple):
+        return [event, *data]
+    if data is not None:
+        return [event, data]
+    return [event]
 
 
 def _then(after, target, *args, **kwargs):
@@ -603,12 +608,7 @@ class FanOut(socketio.Manager):
                                 **kwargs)
         if namespace not in self.rooms:
             return
-        if isinstance(data, tuple):
-            data = [event, *data]
-        elif data is not None:
-            data = [event, data]
-        else:
-            data = [event]
+        data = _event_data(event, data)
         target = to if to is not None else room
         sockets = self.server.eio.sockets
         if type(target) is str and skip_sid is None and \
