@@ -236,6 +236,23 @@ def test_an_emit_back_to_the_sender_takes_its_short_way(servers,
     assert delivered == ['in room']
 
 
+def test_a_replaced_socketio_emit_sees_the_emits_back(servers, monkeypatch):
+    # a wrapper on SocketIO.emit (a mock's, an APM's) sees every emit of
+    # the handlers, those to the sender included, as on stock
+    seen = []
+    socketio_emit = SocketIO.emit
+
+    def wrapped(self, event, *args, **kwargs):
+        seen.append(event)
+        return socketio_emit(self, event, *args, **kwargs)
+    monkeypatch.setattr(SocketIO, 'emit', wrapped)
+    port, recorded = servers['threading', True, False]
+    got = transcript(port, recorded, ['/'], ['42["back",1]'], ordered=True)
+    assert got['received'] == ['42["back",1]', '42["back",1,2]',
+                               '4399["done"]'], got
+    assert seen == ['back', 'back']
+
+
 def test_the_short_way_is_on_where_it_knows_the_steps():
     # on a python-socketio whose steps it has not read it stays off
     # (test_engine_pins says which); the regular path serves then

@@ -776,6 +776,45 @@ def test_a_reset_while_the_backlog_flushes_ends_the_session(ws):
     assert conn.closed and handler.closes()[0][0] == 1006
 
 
+def test_a_connection_lost_at_the_flush_of_held_writes_ends_then(ws):
+    # a handler of events read together writes to B, whose client has
+    # reset meanwhile: the write waits for the loop's flush, whose send
+    # fails; B's end reaches its handler then, not at the loop's next read
+    from flask_socketio.transport.connection import Connection
+    a_client, a_served = tcp_pair()
+    b_client, b_served = tcp_pair()
+    loop = Loop.shared()
+    b = Events()
+    conn_b = Connection(b_served, b, loop, 100_000, 1 << 20)
+    conn_b.core = ws.EngineIOWebSocket(100_000, 1 << 20)  # this build
+
+    class First(Events):
+        held = None
+
+        def ws_event(self, kind, value):
+            super().ws_event(kind, value)
+            if value == 'first':
+                b_client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                    struct.pack('ii', 1, 0))
+                b_client.close()  # RST
+                time.sleep(0.003)  # (well within Loop.RESCUE_AFTER)
+                conn_b.write(ws.encode_text('4held'))
+                First.held = conn_b._corked
+
+    a = First()
+    conn_a = Connection(a_served, a, loop, 100_000, 1 << 20)
+    conn_a.core = ws.EngineIOWebSocket(100_000, 1 << 20)
+    conn_a.start()
+    conn_b.start()
+    a_client.sendall(client_frame(0x1, b'4first') +
+                     client_frame(0x1, b'4second'))
+    assert wait_until(lambda: len(a.events) == 2, TIMEOUT), a.events
+    assert First.held, a.events  # it waited for the flush
+    assert wait_until(lambda: b.closes(), 1.0), b.events
+    assert conn_b.closed and b.closes()[0][0] == 1006
+    a_client.close()
+
+
 def test_answers_over_the_backlog_end_the_session_with_that_reason(ws):
     from flask_socketio.transport.connection import Connection
     client, served = tcp_pair()

@@ -224,6 +224,10 @@ class Loop:
         leader = self._leader
         if leader.ident == threading.get_ident():
             leader.jobs.append(job)
+            if self._leader is not leader:
+                # handed over meanwhile: _promote may have moved the queue
+                # before this append
+                self._to_workers(leader)
         else:
             self.workers.submit(job)
 
@@ -234,6 +238,8 @@ class Loop:
         ident = threading.get_ident()
         if self._leader.ident == ident:
             self.corking = ident
+            if self._leader.ident != ident:
+                self.corking = None  # handed over meanwhile
 
     def defer(self, conn) -> bool:
         """Whether ``conn`` (its lock held) may keep a write of this thread
@@ -292,23 +298,33 @@ class Loop:
                 except Exception:
                     logger.exception('connection %d failed in the loop', fd)
                     self._guarded(conn.fail, 'internal error')
-                if leader.jobs and not self._run_jobs(leader):
+                if not self._settle(leader):
                     return  # what is left of ``ready``: the next leader's
-                if self.corking:
-                    self._uncork()
             if self._deadlines:
                 self._guarded(self._check_deadlines)
-                if leader.jobs and not self._run_jobs(leader):
+                if not self._settle(leader):
                     return
-                if self.corking:
-                    self._uncork()
             self._guarded(self.workers.unstick)
+
+    def _settle(self, leader: _Leader) -> bool:
+        """Run the jobs queued, and write what they held back, until
+        neither is left (a flush may queue a job: a connection found
+        lost); False if the loop was handed over meanwhile."""
+        while True:
+            if leader.jobs and not self._run_jobs(leader):
+                return False
+            if not self.corking:
+                return True
+            self._uncork()
 
     def _run_jobs(self, leader: _Leader) -> bool:
         """Run what the last read completed; False if the loop was handed
         over meanwhile (what is left then goes to workers)."""
         while leader.jobs:
-            job = leader.jobs.popleft()
+            try:
+                job = leader.jobs.popleft()
+            except IndexError:
+                break  # moved to workers meanwhile (see submit)
             leader.busy_since = time.monotonic()
             if not self._busy.is_set():
                 self._busy.set()
@@ -320,8 +336,7 @@ class Loop:
                 leader.busy_since = 0.0
             job = None
             if self._leader is not leader:
-                while leader.jobs:
-                    self.workers.submit(leader.jobs.popleft())
+                self._to_workers(leader)
                 return False
         return True
 
@@ -336,11 +351,15 @@ class Loop:
         # what was queued behind the job that keeps the old leader: on
         # workers now, not after it; what its jobs wrote: sent now
         self._uncork()
+        self._to_workers(leader)
+
+    def _to_workers(self, leader: _Leader) -> None:
+        """The jobs queued on a former leader, to workers."""
         while leader.jobs:
             try:
                 job = leader.jobs.popleft()
             except IndexError:
-                break  # the old leader took it meanwhile
+                return  # taken meanwhile
             self.workers.submit(job)
 
     def _watch_leader(self) -> None:
