@@ -6,14 +6,16 @@ without), each in a process of its own, reached by real clients over
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from _live import TIMEOUT, ClientFactory
-from conftest import free_port, wait_for_port
+from conftest import free_port, wait_for_port, wait_until
 
 SERVERS = Path(__file__).parent / 'servers'
 WORKERS = {
@@ -24,28 +26,51 @@ WORKERS = {
 }
 
 
-@pytest.fixture(params=list(WORKERS))
-def gunicorn(request):
-    mode, worker = WORKERS[request.param]
+def start(request, name, *args):
+    """gunicorn serving ``wsgi_app`` with the worker ``name``: the process
+    and its URL."""
+    mode, worker = WORKERS[name]
     python = sys.executable if mode == 'threading' else \
         request.getfixturevalue('async_python')
     port = free_port()
     env = dict(os.environ, FLASK_SOCKETIO_TRANSPORT='native',
                PYTHONPATH=str(SERVERS), WSGI_APP_MODE=mode)
     proc = subprocess.Popen(
-        [python, '-m', 'gunicorn', *worker,
-         '-w', '1', '-b', f'127.0.0.1:{port}', '--log-level', 'warning',
+        [python, '-m', 'gunicorn', *worker, *args,
+         '-w', '1', '-b', f'127.0.0.1:{port}', '--log-level', 'info',
          'wsgi_app:app'],
         env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port, timeout=TIMEOUT, proc=proc)
-        yield f'http://127.0.0.1:{port}'
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc, f'http://127.0.0.1:{port}'
+
+
+def ended(proc, timeout=TIMEOUT) -> str:
+    """Its output, once it has exited (killed past ``timeout``); gunicorn
+    takes the lost sockets quietly: no error, no traceback."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert 'Traceback' not in out and 'Error' not in out, out
+    return out
+
+
+@pytest.fixture(params=list(WORKERS))
+def gunicorn(request):
+    proc, url = start(request, request.param)
+    try:
+        yield url
     finally:
         proc.terminate()
-        out, _ = proc.communicate(timeout=TIMEOUT)
-    # gunicorn takes the lost socket quietly: no error, no traceback
-    assert 'Traceback' not in out and 'Error' not in out, out
+        ended(proc)
 
 
 def test_gunicorn_workers_hand_over_websockets(gunicorn):
@@ -68,5 +93,77 @@ def test_gunicorn_workers_hand_over_websockets(gunicorn):
             got = c.received.wait_for('seq', 50)
             assert [g[0] for g in got] == list(range(50))
         assert upgraded.call('echo', 'up', timeout=TIMEOUT) == 'up'
+    finally:
+        factory.close_all()
+
+
+GRACEFUL = ['gthread', 'gevent']
+
+
+@pytest.mark.once
+@pytest.mark.parametrize('preload', [False, True], ids=['', 'preload'])
+@pytest.mark.parametrize('name', GRACEFUL)
+def test_a_graceful_stop_serves_websockets_until_they_end(request, name,
+                                                          preload):
+    """As python-engineio's WebSockets, requests in flight, are served
+    through gunicorn's graceful stop, so are the transport's: until the
+    clients leave (their disconnect handlers run), then the worker ends;
+    also for an app loaded before the worker is forked."""
+    proc, url = start(request, name, '--graceful-timeout', '60',
+                      *(['--preload'] if preload else []))
+    factory = ClientFactory()
+    try:
+        a, b = (factory(url, transports=['websocket']) for _ in range(2))
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(2.5)  # past the worker's own stop (its loop ticks: 1 s)
+        assert proc.poll() is None
+        for c in (a, b):
+            assert c.call('echo', c.sid, timeout=TIMEOUT) == c.sid
+        a.disconnect()
+        time.sleep(0.5)
+        assert proc.poll() is None
+        assert b.call('echo', 'still', timeout=TIMEOUT) == 'still'
+        b.disconnect()
+        started = time.monotonic()
+        out = ended(proc, timeout=10)
+        assert time.monotonic() - started < 5, out
+    finally:
+        factory.close_all()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert out.count('left ') == 2, out
+    assert 'Waiting for 2 WebSocket connection(s) to end' in out, out
+
+
+@pytest.mark.once
+@pytest.mark.parametrize('name', GRACEFUL)
+def test_a_graceful_stop_ends_at_the_graceful_timeout(request, name):
+    proc, url = start(request, name, '--graceful-timeout', '2')
+    factory = ClientFactory()
+    try:
+        client = factory(url, transports=['websocket'])
+        stopping = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        ended(proc, timeout=15)
+        # the worker's stop (1 s at most), then the 2 s of grace
+        assert 2 <= time.monotonic() - stopping < 8
+        assert wait_until(lambda: not client.connected, TIMEOUT)
+    finally:
+        factory.close_all()
+
+
+@pytest.mark.once
+@pytest.mark.parametrize('name', GRACEFUL)
+def test_a_quick_stop_is_not_held(request, name):
+    proc, url = start(request, name, '--graceful-timeout', '60')
+    factory = ClientFactory()
+    try:
+        factory(url, transports=['websocket'])
+        stopping = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out = ended(proc, timeout=15)
+        assert time.monotonic() - stopping < 5
+        assert 'Waiting for' not in out, out
     finally:
         factory.close_all()

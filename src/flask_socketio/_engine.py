@@ -64,7 +64,7 @@ from socketio import packet as sio_packet
 
 from . import _speedups, transport
 from .sessions import _digest
-from .transport import handshake
+from .transport import graceful, handshake
 from .transport.connection import Connection, take_turn
 from .transport.loop import Loop, hand_over
 
@@ -698,6 +698,8 @@ class _EngineIOServer(engineio.Server):
         self.max_backlog_size = max_backlog_size
         self.max_client_handlers = max_client_handlers
         self.native = transport.native_wanted(self.async_mode)
+        if self.native:
+            graceful.hold_gunicorn_worker(transport.open_connections)
         #: where the transport says who was disconnected and why: the
         #: Socket.IO server's logger, set by it (see Server)
         self.app_logger = logger

@@ -31,3 +31,9 @@ def info():
 def bcast(n):
     for i in range(n):
         emit('seq', i, broadcast=True)
+
+
+@socketio.on('disconnect')
+def left(reason):
+    # the test reads which disconnect handlers ran from the output
+    print(f'left {request.sid} {reason}', flush=True)

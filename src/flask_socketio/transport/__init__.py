@@ -41,6 +41,14 @@ DEFAULT_MAX_BACKLOG = 8 * 1024 * 1024
 #: events wait for one to end
 DEFAULT_MAX_CLIENT_HANDLERS = 64
 
+#: the drivers made in this process (the epoll loop, one per green hub)
+drivers = []
+
+
+def open_connections() -> int:
+    """The WebSockets this process's drivers serve."""
+    return sum(len(driver) for driver in list(drivers))
+
 
 def native_wanted(async_mode: str) -> bool:
     """Whether a server in ``async_mode`` should serve its WebSockets on

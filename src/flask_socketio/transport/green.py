@@ -19,6 +19,7 @@ import os
 import socket
 import time
 
+from . import drivers
 from .connection import read_buffer
 
 logger = logging.getLogger('flask_socketio')
@@ -46,6 +47,7 @@ class _GreenLoop:
         self._waking = 0                  # workers resumed, not yet running
         self._corked = collections.deque()  # connections to flush
         self._uncorking = False             # the flush is scheduled
+        drivers.append(self)
 
     @classmethod
     def current(cls):

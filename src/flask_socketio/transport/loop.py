@@ -24,6 +24,7 @@ import select
 import threading
 import time
 
+from . import drivers
 from .connection import read_buffer
 
 logger = logging.getLogger('flask_socketio')
@@ -184,6 +185,7 @@ class Loop:
         self.workers.run_now(functools.partial(self._run, self._leader))
         threading.Thread(target=self._watch_leader,
                          name='flask-socketio-watchdog', daemon=True).start()
+        drivers.append(self)
 
     def __len__(self):
         return len(self._connections)
