@@ -409,8 +409,9 @@ class Server(socketio.Server):
         if type(sock) is not _Session:
             return False
         # python-socketio's Server.emit from here on
-        self.logger.info('emitting event "%s" to %s [%s]', event, sid,
-                         namespace)
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info('emitting event "%s" to %s [%s]', event, sid,
+                             namespace)
         encoded = _encode_packet(sio_packet.EVENT, namespace, None,
                                  _event_data(event, data))
         if type(encoded) is not str or not sock.send_text(encoded):

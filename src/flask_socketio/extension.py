@@ -367,7 +367,12 @@ class SocketIO:
         """:meth:`_handle_event` with the connection's ``environ``."""
         app = environ.get('flask.app') or self.app
         try:
-            with handler_context(app, environ, self.manage_session) as ctx:
+            # pushed and popped as a with statement would, without the
+            # calls to its __enter__ and __exit__
+            ctx = handler_context(app, environ, self.manage_session)
+            ctx.push()
+            exc = None
+            try:
                 request = ctx.request
                 request.sid = sid
                 request.namespace = namespace
@@ -383,23 +388,28 @@ class SocketIO:
                         ret = handler(*args)
                 except REFUSALS:
                     raise
-                except Exception as exc:
+                except Exception as error:
                     on_error = self.exception_handlers.get(
                         namespace, self.default_exception_handler)
                     if on_error is not None:
                         try:
-                            return on_error(exc)
+                            return on_error(error)
                         except Exception as reraised:
                             if error_handler is None:
                                 raise
-                            exc = reraised
+                            error = reraised
                     if error_handler is None:
                         raise
                     # a class-based namespace's error() method comes last
-                    return error_handler(exc)
+                    return error_handler(error)
                 if not self.manage_session:
                     save_flask_session(app, ctx.session)
                 return ret
+            except BaseException as raised:
+                exc = raised
+                raise
+            finally:
+                ctx.pop(exc)
         except TypeError as exc:
             if message == 'connect' or message == 'disconnect':
                 # python-socketio would take it for a legacy signature and
