@@ -34,7 +34,6 @@ def build(reply):
     from flask_socketio import SocketIO, emit
     from flask_socketio import _engine
     from flask_socketio._speedups import websocket
-    from flask_socketio.transport import connection
 
     app = Flask(__name__)
     socketio = SocketIO(app, async_mode='threading')
@@ -49,9 +48,21 @@ def build(reply):
             emit('echo', data)
 
     class Counting:
-        """The connection: takes the reply's frame and counts it."""
+        """The connection: takes the reply's frame and counts it; its drain
+        job's side of take_turn: nothing more in its inbox."""
         closing = closed = False
         writes = 0
+        lock = threading.Lock()
+        _inbox = ()
+        _draining = True
+        _turn = None
+
+        class loop:
+            running = staticmethod(threading.get_ident)
+
+            @staticmethod
+            def detach():
+                pass
 
         def write(self, frame):
             Counting.writes += 1
@@ -65,17 +76,6 @@ def build(reply):
 
         def close(self, *args):
             pass
-
-    class Turn:
-        """The drain job's side of take_turn: nothing more in its inbox."""
-        lock = threading.Lock()
-        _inbox = ()
-        _draining = True
-
-        class loop:
-            @staticmethod
-            def detach():
-                pass
 
     eio = socketio.server.eio
     sid = eio.generate_id()
@@ -92,11 +92,11 @@ def build(reply):
                       separators=(',', ':'))
     messages = [('2%d%s' % (i, body)) if reply == 'ack' else '2' + body
                 for i in range(1000)]
-    turn = Turn()
+    conn, me = session._ws, threading.get_ident()
 
     def feed(count):
         for i in range(count):
-            connection._TURN.set(turn)
+            conn._turn = me  # as the drain job sets it
             session.ws_event(websocket.EV_MESSAGE, messages[i % 1000])
     return feed, Counting
 

@@ -225,7 +225,7 @@ class Server(socketio.Server):
             if conn is not None:  # counted against max_client_handlers
                 conn.job_started()
                 target = functools.partial(_then, conn.job_ended, target)
-            if take_turn():
+            if take_turn(conn):
                 contextvars.Context().run(target, *args, **kwargs)
             else:
                 self._start_handler(target, *args, **kwargs)
@@ -336,7 +336,7 @@ class Server(socketio.Server):
             else:
                 conn = session._ws
                 conn.job_started()  # counted against max_client_handlers
-                if take_turn():
+                if take_turn(conn):
                     contextvars.Context().run(
                         _then, conn.job_ended, self._run_event, session, sid,
                         data, namespace, id)

@@ -24,7 +24,6 @@ it.
 from __future__ import annotations
 
 import collections
-import contextvars
 import functools
 import logging
 import socket
@@ -55,12 +54,7 @@ def read_buffer() -> memoryview:
     return memoryview(bytearray(READ_SIZE))
 
 
-#: the connection whose drain job, in this thread or greenlet, is handing
-#: the last event of its inbox to the handler (see take_turn)
-_TURN = contextvars.ContextVar('flask_socketio_turn', default=None)
-
-
-def take_turn() -> bool:
+def take_turn(conn) -> bool:
     """Whether the handler of the event being handed over may run here and
     now, in place of a job started for it: True in a connection's drain
     job, which then ends after the handler, its draining handed on (what
@@ -68,15 +62,16 @@ def take_turn() -> bool:
     queued behind this one), so the handler runs as concurrently with the
     client's later events as in a job of its own, without one started
     and switched to (on the loop's thread, a handler that blocks leaves
-    the queued jobs to other threads: see ``Loop.RESCUE_AFTER``)."""
-    conn = _TURN.get()
-    if conn is None:
+    the queued jobs to other threads: see ``Loop.RESCUE_AFTER``).
+    ``conn``: the connection whose event it is (None: not a native one)."""
+    if conn is None or conn._turn is None or \
+            conn._turn != conn.loop.running():
         return False
     with conn.lock:
         rest = bool(conn._inbox)
         if not rest:
             conn._draining = False
-    _TURN.set(None)  # claimed: the drain job ends after it
+    conn._turn = None  # claimed: the drain job ends after it
     if rest:
         conn.loop.submit(conn._drain)
     conn.loop.detach()
@@ -132,6 +127,9 @@ class Connection:
         self._inbox = collections.deque()
         self._inbox_cost = 0
         self._draining = False
+        #: the thread (or greenlet) whose drain job is handing an event to
+        #: the handler, which may take its turn (see take_turn)
+        self._turn = None
         self._pause_at = max_message_size + 1024 * 1024
         self.max_jobs = max_jobs    # 0: no bound
         self._jobs = 0              # jobs started by its events, running
@@ -408,7 +406,7 @@ class Connection:
                     self._watch()
                 turn = None
                 if kind == ws.EV_MESSAGE:
-                    turn = _TURN.set(self)
+                    turn = self._turn = self.loop.running()
             try:
                 self.handler.ws_event(kind, value)
             except Exception:
@@ -416,6 +414,6 @@ class Connection:
                                    'handled',
                                    getattr(self.handler, 'sid', '?'), kind)
             if turn is not None:
-                if _TURN.get() is None:
+                if self._turn != turn:
                     return  # take_turn: a handler ran here, draining ended
-                _TURN.reset(turn)
+                self._turn = None

@@ -34,6 +34,8 @@ class _GreenLoop:
     WRITE = 2
     #: the greenlet whose writes wait for :meth:`_uncork` (see ``cork``)
     corking = None
+    #: who is running (the current greenlet): set by each hub's driver
+    running = None
 
     def __init__(self, get_ident, allocate_lock):
         self._get_ident = get_ident
@@ -110,7 +112,7 @@ class _GreenLoop:
         runs again (the events behind it handled meanwhile, unless it
         waits), then leaves in one write per connection."""
         if self._in_hub_thread():
-            self.corking = self._current()
+            self.corking = self.running()
             if not self._uncorking:
                 self._uncorking = True
                 self._callback(self._uncork)
@@ -118,7 +120,7 @@ class _GreenLoop:
     def defer(self, conn) -> bool:
         """Whether ``conn`` (its lock held) may keep a write of this
         greenlet for :meth:`_uncork`."""
-        if self.corking is not self._current() or \
+        if self.corking is not self.running() or \
                 not self._in_hub_thread():
             return False
         self._corked.append(conn)
@@ -161,7 +163,7 @@ class _GreenLoop:
         self._spawn(self._work)
 
     def _work(self) -> None:
-        me = self._current()
+        me = self.running()
         self._waking -= 1
         while True:
             while self._jobs:
@@ -250,7 +252,7 @@ class GeventLoop(_GreenLoop):
         super().__init__(monkey.get_original('_thread', 'get_ident'),
                          monkey.get_original('_thread', 'allocate_lock'))
         self._spawn = gevent.spawn_raw  # no Greenlet object: none is kept
-        self._current = gevent.getcurrent
+        self.running = gevent.getcurrent
         self._park = gevent.get_hub().switch
         self._loop = gevent.get_hub().loop
         try:
@@ -321,7 +323,7 @@ class EventletLoop(_GreenLoop):
         super().__init__(thread.get_ident, thread.allocate_lock)
         self._os = patcher.original('os')
         self._spawn = eventlet.spawn_n
-        self._current = eventlet.getcurrent
+        self.running = eventlet.getcurrent
         self._hub = eventlet.hubs.get_hub()
         self._park = self._hub.switch
         self._calls = collections.deque()

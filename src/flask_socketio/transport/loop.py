@@ -156,6 +156,8 @@ class Loop:
     #: so it is given longer
     RESCUE_COMPUTING_AFTER = 0.05
     Lock = threading.Lock  # what a connection's lock is
+    #: who is running: the thread (a green driver's: the greenlet)
+    running = staticmethod(threading.get_ident)
 
     _instance = None
     _instance_lock = threading.Lock()
