@@ -5,6 +5,7 @@ without), each in a process of its own, reached by real clients over
 127.0.0.1."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -100,6 +101,21 @@ def test_gunicorn_workers_hand_over_websockets(gunicorn):
 GRACEFUL = ['gthread', 'gevent']
 
 
+@contextlib.contextmanager
+def stopped_by_the_test(request, name, *args):
+    """gunicorn as :func:`start` makes it, and a client factory; whatever
+    the test leaves running is ended after it."""
+    proc, url = start(request, name, *args)
+    factory = ClientFactory()
+    try:
+        yield proc, url, factory
+    finally:
+        factory.close_all()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
 @pytest.mark.once
 @pytest.mark.parametrize('preload', [False, True], ids=['', 'preload'])
 @pytest.mark.parametrize('name', GRACEFUL)
@@ -109,10 +125,9 @@ def test_a_graceful_stop_serves_websockets_until_they_end(request, name,
     through gunicorn's graceful stop, so are the transport's: until the
     clients leave (their disconnect handlers run), then the worker ends;
     also for an app loaded before the worker is forked."""
-    proc, url = start(request, name, '--graceful-timeout', '60',
-                      *(['--preload'] if preload else []))
-    factory = ClientFactory()
-    try:
+    with stopped_by_the_test(request, name, '--graceful-timeout', '60',
+                             *(['--preload'] if preload else [])) \
+            as (proc, url, factory):
         a, b = (factory(url, transports=['websocket']) for _ in range(2))
         proc.send_signal(signal.SIGTERM)
         time.sleep(2.5)  # past the worker's own stop (its loop ticks: 1 s)
@@ -127,11 +142,6 @@ def test_a_graceful_stop_serves_websockets_until_they_end(request, name,
         started = time.monotonic()
         out = ended(proc, timeout=10)
         assert time.monotonic() - started < 5, out
-    finally:
-        factory.close_all()
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert out.count('left ') == 2, out
     assert 'Waiting for 2 WebSocket connection(s) to end' in out, out
 
@@ -139,9 +149,8 @@ def test_a_graceful_stop_serves_websockets_until_they_end(request, name,
 @pytest.mark.once
 @pytest.mark.parametrize('name', GRACEFUL)
 def test_a_graceful_stop_ends_at_the_graceful_timeout(request, name):
-    proc, url = start(request, name, '--graceful-timeout', '2')
-    factory = ClientFactory()
-    try:
+    with stopped_by_the_test(request, name, '--graceful-timeout', '2') \
+            as (proc, url, factory):
         client = factory(url, transports=['websocket'])
         stopping = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -149,21 +158,16 @@ def test_a_graceful_stop_ends_at_the_graceful_timeout(request, name):
         # the worker's stop (1 s at most), then the 2 s of grace
         assert 2 <= time.monotonic() - stopping < 8
         assert wait_until(lambda: not client.connected, TIMEOUT)
-    finally:
-        factory.close_all()
 
 
 @pytest.mark.once
 @pytest.mark.parametrize('name', GRACEFUL)
 def test_a_quick_stop_is_not_held(request, name):
-    proc, url = start(request, name, '--graceful-timeout', '60')
-    factory = ClientFactory()
-    try:
+    with stopped_by_the_test(request, name, '--graceful-timeout', '60') \
+            as (proc, url, factory):
         factory(url, transports=['websocket'])
         stopping = time.monotonic()
         proc.send_signal(signal.SIGINT)
         out = ended(proc, timeout=15)
         assert time.monotonic() - stopping < 5
         assert 'Waiting for' not in out, out
-    finally:
-        factory.close_all()
