@@ -410,6 +410,7 @@ class SocketIO:
                 raise
             finally:
                 ctx.pop(exc)
+                exc = None  # no cycle through the traceback's frame
         except TypeError as exc:
             if message == 'connect' or message == 'disconnect':
                 # python-socketio would take it for a legacy signature and

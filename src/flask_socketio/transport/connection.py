@@ -71,7 +71,9 @@ def take_turn(conn) -> bool:
         rest = bool(conn._inbox)
         if not rest:
             conn._draining = False
-    conn._turn = None  # claimed: the drain job ends after it
+        # claimed: the drain job ends after it (cleared under the lock, or
+        # it could clear the turn of a drain started meanwhile)
+        conn._turn = None
     if rest:
         conn.loop.submit(conn._drain)
     conn.loop.detach()

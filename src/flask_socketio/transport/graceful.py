@@ -7,7 +7,10 @@ stock goes on serving them until they close or that time is up.  This
 transport's hold no request, so the worker would end them at once.  Its
 ``run`` is wrapped here to go on serving them in the same way once it
 returns; a quick stop (SIGINT, SIGQUIT) leaves ``run`` by ``SystemExit``
-and is not held.
+and is not held.  The grace period counts from there, as the worker's own
+wait does: when clients outlast it, the arbiter's kill, due
+``graceful_timeout`` after its signal, may come first, as it does for
+stock's requests.
 
 What this reads of gunicorn: the worker is the object of the SIGTERM
 handler (``Worker.handle_exit``, set before the app is loaded), or, for
@@ -23,6 +26,10 @@ import time
 
 #: seconds between checks of whether the connections have ended
 POLL = 0.1
+#: seconds waited before the first check: gevent's worker may see a quick
+#: stop as its end of ``run`` (its handler sleeps 0.1 s, then exits), which
+#: ends the process meanwhile
+SETTLE = 0.3
 
 
 def hold_gunicorn_worker(open_connections) -> None:
@@ -67,6 +74,7 @@ def _hold_forked_worker() -> None:
         serve_on(self, _forked_hold)
 
     cls.run = run_then_serve
+    cls._flask_socketio_held = True
 
 
 def _gunicorn(module: str, name: str):
@@ -86,6 +94,9 @@ def serve_on(worker, open_connections) -> None:
     them meanwhile."""
     deadline = time.monotonic() + worker.cfg.graceful_timeout
     left = open_connections()
+    if left:
+        time.sleep(SETTLE)
+        left = open_connections()
     if left:
         worker.log.info('Waiting for %d WebSocket connection(s) to end',
                         left)
