@@ -700,7 +700,7 @@ class _EngineIOServer(engineio.Server):
         self.max_client_handlers = max_client_handlers
         self.native = transport.native_wanted(self.async_mode)
         if self.native:
-            graceful.hold_gunicorn_worker(transport.open_connections)
+            graceful.hold_gunicorn_worker()
         #: where the transport says who was disconnected and why: the
         #: Socket.IO server's logger, set by it (see Server)
         self.app_logger = logger
