@@ -158,7 +158,7 @@ class _GreenLoop:
         while self._idle:
             worker = self._idle.pop()
             if not worker.dead:
-                self._resume(worker)
+                self._callback(worker.switch)
                 return
         self._spawn(self._work)
 
@@ -286,9 +286,6 @@ class GeventLoop(_GreenLoop):
     def _soon(self, call, *args) -> None:
         self._loop.run_callback_threadsafe(self._guarded, call, *args)
 
-    def _resume(self, worker) -> None:
-        self._loop.run_callback(worker.switch)
-
     def _callback(self, call) -> None:
         self._loop.run_callback(call)
 
@@ -348,9 +345,6 @@ class EventletLoop(_GreenLoop):
             self._os.write(self._wake_w, b'.')
         except BlockingIOError:
             pass  # the hub has wake-ups enough waiting
-
-    def _resume(self, worker) -> None:
-        self._hub.schedule_call_global(0, worker.switch)
 
     def _callback(self, call) -> None:
         self._hub.schedule_call_global(0, call)
